@@ -1,0 +1,6 @@
+//! The caribix binary: command line, runtime and wiring. Protocol logic
+//! lives in the library crates.
+
+fn main() {
+    println!("caribix {}", env!("CARGO_PKG_VERSION"));
+}
