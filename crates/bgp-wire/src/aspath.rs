@@ -177,12 +177,8 @@ impl<'a> AsPathRef<'a> {
 
     /// Whether the path has a confederation segment.
     pub fn has_confed(&self) -> bool {
-        self.segments().any(|s| {
-            matches!(
-                s.kind,
-                SegmentKind::ConfedSequence | SegmentKind::ConfedSet
-            )
-        })
+        self.segments()
+            .any(|s| matches!(s.kind, SegmentKind::ConfedSequence | SegmentKind::ConfedSet))
     }
 
     /// Owned copy with 32-bit ASNs.
@@ -449,9 +445,7 @@ mod tests {
         assert_eq!(p.origin_asn(), Some(65002));
         assert_eq!(p.path_len(), 2);
         // AS_SEQUENCE 4200000000, then AS_SET {1,2}, 4-octet.
-        let raw = [
-            2, 1, 0xfa, 0x56, 0xea, 0x00, 1, 2, 0, 0, 0, 1, 0, 0, 0, 2,
-        ];
+        let raw = [2, 1, 0xfa, 0x56, 0xea, 0x00, 1, 2, 0, 0, 0, 1, 0, 0, 0, 2];
         let p = AsPathRef::new(&raw, true).unwrap();
         assert_eq!(p.asns().collect::<Vec<_>>(), [4_200_000_000, 1, 2]);
         assert_eq!(p.origin_asn(), None);

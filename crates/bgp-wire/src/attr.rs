@@ -185,9 +185,9 @@ impl NextHop {
             Ipv6Addr::from(a)
         };
         match (family, raw.len()) {
-            (Family::Ipv4Unicast, 4) => Some(NextHop::V4(Ipv4Addr::new(
-                raw[0], raw[1], raw[2], raw[3],
-            ))),
+            (Family::Ipv4Unicast, 4) => {
+                Some(NextHop::V4(Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3])))
+            }
             // RFC 8950: IPv4 NLRI with an IPv6 next hop.
             (_, 16) => Some(NextHop::V6 {
                 global: v6(raw),
@@ -391,7 +391,10 @@ fn expected_flags(t: u8) -> u8 {
     const TRANS: u8 = flags::TRANSITIVE;
     match t {
         tc::ORIGIN | tc::AS_PATH | tc::NEXT_HOP | tc::LOCAL_PREF | tc::ATOMIC_AGGREGATE => TRANS,
-        tc::MED | tc::ORIGINATOR_ID | tc::CLUSTER_LIST | tc::MP_REACH_NLRI
+        tc::MED
+        | tc::ORIGINATOR_ID
+        | tc::CLUSTER_LIST
+        | tc::MP_REACH_NLRI
         | tc::MP_UNREACH_NLRI => OPT,
         _ => OPT | TRANS,
     }
@@ -745,9 +748,8 @@ impl<'a> Attributes<'a> {
         let family = Family::from_afi_safi(afi, safi);
         let (next_hop, nlri) = match family {
             Some(f) => {
-                let nlri = NlriField::new(nlri_raw, f, ctx.add_path.contains(f)).map_err(|_| {
-                    Malformed::Reset(mp_reset("MP_REACH_NLRI NLRI malformed"))
-                })?;
+                let nlri = NlriField::new(nlri_raw, f, ctx.add_path.contains(f))
+                    .map_err(|_| Malformed::Reset(mp_reset("MP_REACH_NLRI NLRI malformed")))?;
                 (NextHop::parse(f, nh_raw), Some(nlri))
             }
             None => (None, None),

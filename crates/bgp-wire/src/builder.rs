@@ -118,7 +118,9 @@ pub fn block_for_two_octet(block: &[u8]) -> Vec<u8> {
         write_attr(&mut out, OT, tc::AS4_PATH, |b| p.write(true, b));
     }
     if let Some(v) = as4_agg {
-        write_attr(&mut out, OT, tc::AS4_AGGREGATOR, |b| b.extend_from_slice(&v));
+        write_attr(&mut out, OT, tc::AS4_AGGREGATOR, |b| {
+            b.extend_from_slice(&v)
+        });
     }
     out
 }
@@ -249,7 +251,12 @@ pub fn pack_announcements(
 
 /// Append UPDATEs withdrawing `nlri`: the withdrawn routes field for IPv4,
 /// MP_UNREACH_NLRI for IPv6. Returns the number of messages written.
-pub fn pack_withdrawals(ctx: &EncodeCtx, family: Family, nlri: &[Nlri], out: &mut Vec<u8>) -> usize {
+pub fn pack_withdrawals(
+    ctx: &EncodeCtx,
+    family: Family,
+    nlri: &[Nlri],
+    out: &mut Vec<u8>,
+) -> usize {
     let max = ctx.max_len();
     let add_path = ctx.add_path.contains(family);
     let mut rest = nlri;

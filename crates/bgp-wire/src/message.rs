@@ -109,6 +109,7 @@ impl RouteRefresh {
 
 /// A decoded message; UPDATE borrows the input.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // UPDATE is the common case; boxing it would cost an allocation per message
 pub enum Message<'a> {
     /// OPEN.
     Open(Open),
@@ -182,7 +183,11 @@ impl<'a> Message<'a> {
         match frame(msg, max)? {
             Some(len) if len == msg.len() => {}
             _ => {
-                let field = if msg.len() >= 18 { &msg[16..18] } else { &[][..] };
+                let field = if msg.len() >= 18 {
+                    &msg[16..18]
+                } else {
+                    &[][..]
+                };
                 return Err(Reset::with_data(
                     code::HEADER,
                     subcode::BAD_MESSAGE_LENGTH,

@@ -139,7 +139,10 @@ impl PathAttributes {
             atomic_aggregate: a.atomic_aggregate,
             aggregator: a.aggregator,
             as4_aggregator: a.as4_aggregator,
-            communities: a.communities.map(|c| c.iter().collect()).unwrap_or_default(),
+            communities: a
+                .communities
+                .map(|c| c.iter().collect())
+                .unwrap_or_default(),
             ext_communities: a
                 .ext_communities
                 .map(|c| c.iter().collect())
@@ -336,7 +339,9 @@ impl PathAttributes {
         }
         flush_unknown_below(tc::OTC, out);
         if let Some(otc) = self.otc {
-            write_attr(out, OT, tc::OTC, |b| b.extend_from_slice(&otc.to_be_bytes()));
+            write_attr(out, OT, tc::OTC, |b| {
+                b.extend_from_slice(&otc.to_be_bytes())
+            });
         }
         flush_unknown_below(u8::MAX, out);
         // An unknown attribute with type code 255 is the only one left.
@@ -407,4 +412,3 @@ impl UpdateMessage {
         });
     }
 }
-

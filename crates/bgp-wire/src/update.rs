@@ -30,9 +30,8 @@ pub struct Update<'a> {
 impl<'a> Update<'a> {
     /// Decode an UPDATE body (the bytes after the 19-octet header).
     pub fn decode(body: &'a [u8], ctx: &DecodeCtx) -> Result<Update<'a>, Reset> {
-        let malformed = |reason| {
-            Reset::new(code::UPDATE, subcode::MALFORMED_ATTRIBUTE_LIST, reason)
-        };
+        let malformed =
+            |reason| Reset::new(code::UPDATE, subcode::MALFORMED_ATTRIBUTE_LIST, reason);
         if body.len() < 4 {
             return Err(malformed("UPDATE shorter than its two length fields"));
         }
@@ -88,8 +87,7 @@ impl<'a> Update<'a> {
         if a.as_path.is_none() && !a_issue(&self.issues, tc::AS_PATH) {
             missing.push((tc::AS_PATH, "AS_PATH is missing"));
         }
-        if !self.nlri.is_empty() && a.next_hop.is_none() && !a_issue(&self.issues, tc::NEXT_HOP)
-        {
+        if !self.nlri.is_empty() && a.next_hop.is_none() && !a_issue(&self.issues, tc::NEXT_HOP) {
             missing.push((tc::NEXT_HOP, "NEXT_HOP is missing"));
         }
         self.issues
@@ -116,7 +114,9 @@ impl<'a> Update<'a> {
 
     fn announced_raw(&self) -> impl Iterator<Item = Nlri> + 'a {
         let mp = self.attributes.mp_reach.and_then(|m| m.nlri);
-        self.nlri.iter().chain(mp.into_iter().flat_map(|f| f.iter()))
+        self.nlri
+            .iter()
+            .chain(mp.into_iter().flat_map(|f| f.iter()))
     }
 
     /// Prefixes withdrawn: the withdrawn routes field, MP_UNREACH_NLRI, and,

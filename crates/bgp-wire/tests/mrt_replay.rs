@@ -51,7 +51,9 @@ fn every_ris_update_decodes_and_round_trips() {
         } else {
             // Not byte-identical: must decode to the same value.
             let again = Message::decode(&out, &ctx).unwrap();
-            let Message::Update(u2) = again else { panic!("record {i}: not an UPDATE") };
+            let Message::Update(u2) = again else {
+                panic!("record {i}: not an UPDATE")
+            };
             assert_eq!(UpdateMessage::from_view(&u2), owned, "record {i}");
             st.equivalent += 1;
         }

@@ -1,6 +1,34 @@
 //! The caribix binary: command line, runtime and wiring. Protocol logic
-//! lives in the library crates.
+//! lives in the library crates; this crate only connects them to sockets,
+//! files, signals and the terminal.
 
-fn main() {
-    println!("caribix {}", env!("CARGO_PKG_VERSION"));
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod mrt_stats;
+
+/// The control plane of an Internet Exchange Point.
+#[derive(Debug, Parser)]
+#[command(name = "caribix", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode every BGP message of an MRT file and print what it holds.
+    MrtStats {
+        /// MRT file (BGP4MP records), gzip-compressed or not.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::MrtStats { file } => mrt_stats::run(&file),
+    }
 }

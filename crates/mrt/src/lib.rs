@@ -131,9 +131,7 @@ fn parse_message(b: &[u8], timestamp: u32, as4: bool, add_path: bool) -> Option<
         rest = r;
         Some(s)
     };
-    let asn = |s: &[u8]| -> u32 {
-        s.iter().fold(0u32, |acc, &x| (acc << 8) | u32::from(x))
-    };
+    let asn = |s: &[u8]| -> u32 { s.iter().fold(0u32, |acc, &x| (acc << 8) | u32::from(x)) };
     let w = if as4 { 4 } else { 2 };
     let peer_as = asn(take(w)?);
     let local_as = asn(take(w)?);
