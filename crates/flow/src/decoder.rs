@@ -1,0 +1,527 @@
+//! The stateful half of decoding: template caches, sampler tables, sequence
+//! tracking and counters, turning datagrams into [`FlowRecord`]s.
+//!
+//! One [`Decoder`] serves every exporter. Sequence numbers are tracked per
+//! sFlow (agent, sub-agent) for datagrams and per data source for samples
+//! (sFlow v5 §5), per (exporter, observation domain) for IPFIX data records
+//! (RFC 7011 §3.1) and per (exporter, source ID) for NetFlow v9 packets
+//! (RFC 3954 §5.1). A jump forward of up to [`MAX_GAP`] counts as loss; a
+//! step backwards or a larger jump counts as a restart and is not loss.
+//!
+//! Data sets whose template is unknown (never seen, withdrawn or expired) are
+//! counted as template misses and dropped; they are not buffered. Options
+//! data carrying sampling elements set the rate for later data records of
+//! the same domain (by sampler ID when the records carry one).
+
+use crate::error::{DecodeError, ErrorKind};
+use crate::ipfix::{self, TemplateRecord};
+use crate::netflow9;
+use crate::reader::Reader;
+use crate::record::{FlowRecord, FlowSource, UnixMillis};
+use crate::sflow::{self, CounterData, IfCounters, Sample};
+use crate::template::{decode_record, Fields, Lookup, Samplers, Template, TemplateCache};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Largest forward sequence jump still counted as loss.
+pub const MAX_GAP: u32 = 1 << 20;
+
+/// Decoder settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecoderConfig {
+    /// Templates not refreshed for this long are dropped (RFC 7011 §8.4
+    /// suggests a multiple of the exporter's refresh interval). `None`:
+    /// never.
+    pub template_timeout_ms: Option<u64>,
+    /// Flow timestamps further than this from the arrival time are replaced
+    /// by the arrival time (a wrong exporter clock must not scatter traffic
+    /// over distant buckets).
+    pub max_clock_skew_ms: u64,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        DecoderConfig {
+            template_timeout_ms: Some(30 * 60 * 1000),
+            max_clock_skew_ms: 60 * 60 * 1000,
+        }
+    }
+}
+
+/// Counters for metrics. All only grow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// sFlow datagrams received (decoded or not).
+    pub sflow_datagrams: u64,
+    /// Flow samples decoded.
+    pub sflow_flow_samples: u64,
+    /// Counter samples decoded.
+    pub sflow_counter_samples: u64,
+    /// Samples of unknown formats skipped.
+    pub sflow_unknown_samples: u64,
+    /// sFlow datagrams lost, from per-agent sequence gaps.
+    pub sflow_lost_datagrams: u64,
+    /// Flow and counter samples lost, from per-source sequence gaps.
+    pub sflow_lost_samples: u64,
+    /// IPFIX messages received.
+    pub ipfix_messages: u64,
+    /// IPFIX data records lost, from sequence gaps.
+    pub ipfix_lost_records: u64,
+    /// NetFlow v9 packets received.
+    pub netflow9_packets: u64,
+    /// NetFlow v9 packets lost, from sequence gaps.
+    pub netflow9_lost_packets: u64,
+    /// Sequence restarts (steps backwards or jumps above [`MAX_GAP`]), all
+    /// protocols.
+    pub sequence_resets: u64,
+    /// Datagrams repeating the last sequence number.
+    pub sequence_duplicates: u64,
+    /// IPFIX/NetFlow v9 data records decoded (flow and options).
+    pub data_records: u64,
+    /// Options data records among them.
+    pub options_records: u64,
+    /// Data sets dropped for want of a template.
+    pub template_misses: u64,
+    /// Templates learned or refreshed.
+    pub templates_learned: u64,
+    /// Templates withdrawn (IPFIX).
+    pub templates_withdrawn: u64,
+    /// Templates expired.
+    pub templates_expired: u64,
+    /// Flow records produced.
+    pub flow_records: u64,
+    /// Flow timestamps replaced by the arrival time.
+    pub clock_skew: u64,
+    decode_errors: [u64; ErrorKind::ALL.len()],
+}
+
+impl Counters {
+    /// Datagrams dropped for one kind of decode error.
+    pub fn decode_errors(&self, kind: ErrorKind) -> u64 {
+        self.decode_errors.get(kind.index()).copied().unwrap_or(0)
+    }
+
+    /// Datagrams dropped for any decode error.
+    pub fn total_decode_errors(&self) -> u64 {
+        self.decode_errors.iter().sum()
+    }
+
+    fn error(&mut self, e: &DecodeError) {
+        if let Some(c) = self.decode_errors.get_mut(e.kind().index()) {
+            *c += 1;
+        }
+    }
+}
+
+/// What one datagram gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decoded {
+    /// The flow records, scaled.
+    pub records: Vec<FlowRecord>,
+    /// Data sets dropped for want of a template.
+    pub template_misses: u32,
+}
+
+/// Outcome of a sequence observation.
+enum Seq {
+    InOrder,
+    Lost(u32),
+    Duplicate,
+    Reset,
+}
+
+fn observe(last: Option<u32>, now: u32, step: u32) -> Seq {
+    let Some(last) = last else {
+        return Seq::InOrder;
+    };
+    let d = now.wrapping_sub(last);
+    if d == step {
+        Seq::InOrder
+    } else if d == 0 {
+        Seq::Duplicate
+    } else if d > step && d - step <= MAX_GAP {
+        Seq::Lost(d - step)
+    } else {
+        Seq::Reset
+    }
+}
+
+/// The stateful flow decoder for all exporters.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    config: DecoderConfig,
+    ipfix_templates: TemplateCache,
+    nf9_templates: TemplateCache,
+    ipfix_samplers: Samplers,
+    nf9_samplers: Samplers,
+    sflow_seq: HashMap<(IpAddr, u32), u32>,
+    sflow_sample_seq: HashMap<(IpAddr, u32, u32, bool), u32>,
+    ipfix_expected: HashMap<(IpAddr, u32), u32>,
+    nf9_seq: HashMap<(IpAddr, u32), u32>,
+    if_counters: HashMap<(IpAddr, u32), IfCounters>,
+    counters: Counters,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new(DecoderConfig::default())
+    }
+}
+
+impl Decoder {
+    /// A decoder with no templates and no history.
+    pub fn new(config: DecoderConfig) -> Self {
+        Decoder {
+            config,
+            ipfix_templates: TemplateCache::new(config.template_timeout_ms),
+            nf9_templates: TemplateCache::new(config.template_timeout_ms),
+            ipfix_samplers: Samplers::default(),
+            nf9_samplers: Samplers::default(),
+            sflow_seq: HashMap::new(),
+            sflow_sample_seq: HashMap::new(),
+            ipfix_expected: HashMap::new(),
+            nf9_seq: HashMap::new(),
+            if_counters: HashMap::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// The counters so far.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Latest generic interface counters per (sFlow agent, ifIndex).
+    pub fn interface_counters(&self) -> &HashMap<(IpAddr, u32), IfCounters> {
+        &self.if_counters
+    }
+
+    /// Templates held (IPFIX, NetFlow v9).
+    pub fn template_counts(&self) -> (usize, usize) {
+        (self.ipfix_templates.len(), self.nf9_templates.len())
+    }
+
+    /// Drops stale templates now rather than at their next use.
+    pub fn expire_templates(&mut self, now: UnixMillis) {
+        let n = self.ipfix_templates.sweep(now) + self.nf9_templates.sweep(now);
+        self.counters.templates_expired += n as u64;
+    }
+
+    fn timestamp(&mut self, ts: Option<u64>, now: UnixMillis) -> UnixMillis {
+        match ts {
+            Some(t) if t.abs_diff(now.0) <= self.config.max_clock_skew_ms => UnixMillis(t),
+            Some(_) => {
+                self.counters.clock_skew += 1;
+                now
+            }
+            None => now,
+        }
+    }
+
+    /// Decodes an sFlow v5 datagram from `exporter`.
+    pub fn sflow(
+        &mut self,
+        exporter: IpAddr,
+        buf: &[u8],
+        now: UnixMillis,
+    ) -> Result<Decoded, DecodeError> {
+        self.counters.sflow_datagrams += 1;
+        let d = sflow::decode(buf).inspect_err(|e| self.counters.error(e))?;
+        match observe(
+            self.sflow_seq.get(&(d.agent, d.sub_agent)).copied(),
+            d.sequence,
+            1,
+        ) {
+            Seq::Lost(n) => self.counters.sflow_lost_datagrams += u64::from(n),
+            Seq::Duplicate => self.counters.sequence_duplicates += 1,
+            Seq::Reset => self.counters.sequence_resets += 1,
+            Seq::InOrder => {}
+        }
+        self.sflow_seq.insert((d.agent, d.sub_agent), d.sequence);
+        let mut out = Decoded::default();
+        for s in &d.samples {
+            let (source, seq, flow) = match s {
+                Sample::Flow(f) => {
+                    self.counters.sflow_flow_samples += 1;
+                    if let Some(rec) = sflow::to_record(exporter, &d, f, now) {
+                        out.records.push(rec);
+                    }
+                    (f.source_id(), f.sequence, true)
+                }
+                Sample::Counters(c) => {
+                    self.counters.sflow_counter_samples += 1;
+                    for r in &c.records {
+                        if let CounterData::Generic(g) = r {
+                            self.if_counters.insert((d.agent, g.if_index), *g);
+                        }
+                    }
+                    (
+                        (c.source_id_type << 24) | (c.source_id_index & 0x00ff_ffff),
+                        c.sequence,
+                        false,
+                    )
+                }
+                Sample::Unknown { .. } => {
+                    self.counters.sflow_unknown_samples += 1;
+                    continue;
+                }
+            };
+            let key = (d.agent, d.sub_agent, source, flow);
+            match observe(self.sflow_sample_seq.get(&key).copied(), seq, 1) {
+                Seq::Lost(n) => self.counters.sflow_lost_samples += u64::from(n),
+                Seq::Reset => self.counters.sequence_resets += 1,
+                Seq::Duplicate => self.counters.sequence_duplicates += 1,
+                Seq::InOrder => {}
+            }
+            self.sflow_sample_seq.insert(key, seq);
+        }
+        self.counters.flow_records += out.records.len() as u64;
+        Ok(out)
+    }
+
+    /// Decodes an IPFIX message from `exporter`.
+    pub fn ipfix(
+        &mut self,
+        exporter: IpAddr,
+        buf: &[u8],
+        now: UnixMillis,
+    ) -> Result<Decoded, DecodeError> {
+        self.counters.ipfix_messages += 1;
+        let m = ipfix::decode(buf).inspect_err(|e| self.counters.error(e))?;
+        let key = (exporter, m.domain);
+        match observe(self.ipfix_expected.get(&key).copied(), m.sequence, 0) {
+            Seq::Lost(n) => self.counters.ipfix_lost_records += u64::from(n),
+            Seq::Reset => self.counters.sequence_resets += 1,
+            Seq::Duplicate | Seq::InOrder => {}
+        }
+        let mut out = Decoded::default();
+        let mut data_records = 0u32;
+        let export_ms = u64::from(m.export_time) * 1000;
+        for set in &m.sets {
+            match set {
+                ipfix::Set::Templates(records) => {
+                    for t in records {
+                        match t {
+                            TemplateRecord::Define(t) => {
+                                self.ipfix_templates
+                                    .insert(exporter, m.domain, t.clone(), now);
+                                self.counters.templates_learned += 1;
+                            }
+                            TemplateRecord::Withdraw(id) => {
+                                if self.ipfix_templates.withdraw(exporter, m.domain, *id) {
+                                    self.counters.templates_withdrawn += 1;
+                                }
+                            }
+                            TemplateRecord::WithdrawAll { options } => {
+                                let n = self
+                                    .ipfix_templates
+                                    .withdraw_all(exporter, m.domain, *options);
+                                self.counters.templates_withdrawn += n as u64;
+                            }
+                        }
+                    }
+                }
+                ipfix::Set::Data { template_id, body } => {
+                    let Some(t) = self.lookup(true, exporter, m.domain, *template_id, now) else {
+                        out.template_misses += 1;
+                        continue;
+                    };
+                    let source = FlowSource::Ipfix {
+                        domain: m.domain,
+                        template: *template_id,
+                    };
+                    let ctx = Ctx {
+                        exporter,
+                        domain: m.domain,
+                        source,
+                        ipfix: true,
+                    };
+                    data_records = data_records.saturating_add(self.data_set(
+                        &ctx,
+                        &t,
+                        body,
+                        now,
+                        &mut out,
+                        |f| {
+                            f.end_ms
+                                .or(f.start_ms)
+                                .or_else(|| {
+                                    let init = f.system_init_ms?;
+                                    Some(
+                                        init.saturating_add(f.end_uptime_ms.or(f.start_uptime_ms)?),
+                                    )
+                                })
+                                .or(Some(export_ms))
+                        },
+                    )?);
+                }
+                ipfix::Set::Reserved { .. } => {}
+            }
+        }
+        // Records of unknown templates cannot be counted: the next expected
+        // sequence number is then unknown too.
+        if out.template_misses == 0 {
+            self.ipfix_expected
+                .insert(key, m.sequence.wrapping_add(data_records));
+        } else {
+            self.ipfix_expected.remove(&key);
+        }
+        self.counters.template_misses += u64::from(out.template_misses);
+        self.counters.flow_records += out.records.len() as u64;
+        Ok(out)
+    }
+
+    /// Decodes a NetFlow v9 export packet from `exporter`.
+    pub fn netflow9(
+        &mut self,
+        exporter: IpAddr,
+        buf: &[u8],
+        now: UnixMillis,
+    ) -> Result<Decoded, DecodeError> {
+        self.counters.netflow9_packets += 1;
+        let p = netflow9::decode(buf).inspect_err(|e| self.counters.error(e))?;
+        let key = (exporter, p.source_id);
+        match observe(self.nf9_seq.get(&key).copied(), p.sequence, 1) {
+            Seq::Lost(n) => self.counters.netflow9_lost_packets += u64::from(n),
+            Seq::Duplicate => self.counters.sequence_duplicates += 1,
+            Seq::Reset => self.counters.sequence_resets += 1,
+            Seq::InOrder => {}
+        }
+        self.nf9_seq.insert(key, p.sequence);
+        let mut out = Decoded::default();
+        let export_ms = u64::from(p.unix_secs) * 1000;
+        let uptime = u64::from(p.sys_uptime_ms);
+        for fs in &p.flowsets {
+            match fs {
+                netflow9::FlowSet::Templates(ts) => {
+                    for t in ts {
+                        self.nf9_templates
+                            .insert(exporter, p.source_id, t.clone(), now);
+                        self.counters.templates_learned += 1;
+                    }
+                }
+                netflow9::FlowSet::Data { template_id, body } => {
+                    let Some(t) = self.lookup(false, exporter, p.source_id, *template_id, now)
+                    else {
+                        out.template_misses += 1;
+                        continue;
+                    };
+                    let ctx = Ctx {
+                        exporter,
+                        domain: p.source_id,
+                        source: FlowSource::NetflowV9 {
+                            source_id: p.source_id,
+                            template: *template_id,
+                        },
+                        ipfix: false,
+                    };
+                    self.data_set(&ctx, &t, body, now, &mut out, |f| {
+                        f.end_ms
+                            .or(f.start_ms)
+                            .or_else(|| {
+                                // Uptime-relative times (RFC 3954 §8 types 21/22).
+                                let at = f.end_uptime_ms.or(f.start_uptime_ms)?;
+                                Some(export_ms.saturating_sub(uptime.saturating_sub(at)))
+                            })
+                            .or(Some(export_ms))
+                    })?;
+                }
+                netflow9::FlowSet::Reserved { .. } => {}
+            }
+        }
+        self.counters.template_misses += u64::from(out.template_misses);
+        self.counters.flow_records += out.records.len() as u64;
+        Ok(out)
+    }
+
+    fn lookup(
+        &mut self,
+        ipfix: bool,
+        exporter: IpAddr,
+        domain: u32,
+        id: u16,
+        now: UnixMillis,
+    ) -> Option<Template> {
+        let cache = if ipfix {
+            &mut self.ipfix_templates
+        } else {
+            &mut self.nf9_templates
+        };
+        match cache.get(exporter, domain, id, now) {
+            Lookup::Found(t) => Some(t.clone()),
+            Lookup::Missing => None,
+            Lookup::Expired => {
+                self.counters.templates_expired += 1;
+                None
+            }
+        }
+    }
+
+    /// Decodes the records of one data set; returns how many there were.
+    fn data_set(
+        &mut self,
+        ctx: &Ctx,
+        t: &Template,
+        body: &[u8],
+        now: UnixMillis,
+        out: &mut Decoded,
+        time: impl Fn(&Fields) -> Option<u64>,
+    ) -> Result<u32, DecodeError> {
+        let min = t.min_record_len().max(1);
+        let mut r = Reader::new(body);
+        let mut n = 0u32;
+        // Fewer octets than the smallest record are padding (RFC 7011 §3.3.1).
+        while r.remaining() >= min {
+            let f = decode_record(t, &mut r, !ctx.ipfix).inspect_err(|e| self.counters.error(e))?;
+            n = n.saturating_add(1);
+            self.counters.data_records += 1;
+            let samplers = if ctx.ipfix {
+                &mut self.ipfix_samplers
+            } else {
+                &mut self.nf9_samplers
+            };
+            if t.is_options() {
+                self.counters.options_records += 1;
+                if let Some(rate) = f.sampling_rate {
+                    samplers.learn(ctx.exporter, ctx.domain, f.sampler_id, rate);
+                }
+                continue;
+            }
+            let rate = f
+                .sampling_rate
+                .or_else(|| samplers.rate(ctx.exporter, ctx.domain, f.sampler_id))
+                .unwrap_or(1)
+                .max(1);
+            let ts = time(&f);
+            let timestamp = self.timestamp(ts, now);
+            out.records.push(FlowRecord {
+                exporter: ctx.exporter,
+                source: ctx.source,
+                src_mac: f.src_mac,
+                dst_mac: f.dst_mac,
+                src_ip: f.src_ip,
+                dst_ip: f.dst_ip,
+                protocol: f.protocol,
+                src_port: f.src_port,
+                dst_port: f.dst_port,
+                bytes: f.octets.unwrap_or(0).saturating_mul(u64::from(rate)),
+                packets: f.packets.unwrap_or(0).saturating_mul(u64::from(rate)),
+                sampling_rate: rate,
+                ingress_if: f.ingress_if,
+                egress_if: f.egress_if,
+                vlan: f.vlan,
+                src_as: f.src_as,
+                dst_as: f.dst_as,
+                timestamp,
+            });
+        }
+        Ok(n)
+    }
+}
+
+struct Ctx {
+    exporter: IpAddr,
+    domain: u32,
+    source: FlowSource,
+    ipfix: bool,
+}

@@ -1,0 +1,50 @@
+//! Flow collection for caribix: sFlow v5, IPFIX (RFC 7011) and NetFlow v9
+//! (RFC 3954) decoding, attribution of traffic to IXP members, and
+//! aggregation into per-member and member-to-member time series (SPEC §6).
+//!
+//! The crate is sans-IO: it opens no sockets and reads no clock. The binary
+//! receives datagrams and hands them to a [`Collector`] with the sender's
+//! address and the arrival time:
+//!
+//! ```
+//! use flow::{Collector, MemberTable, UnixMillis};
+//! let mut members = MemberTable::new();
+//! members.add_member(64500, "Example");
+//! members.add_mac("02:00:00:00:00:01".parse().unwrap(), 64500);
+//! let mut c = Collector::new(members);
+//! let err = c.ingest_sflow("127.0.0.1".parse().unwrap(), &[0, 0, 0, 4], UnixMillis(0));
+//! assert!(err.is_err());
+//! assert_eq!(c.counters().total_decode_errors(), 1);
+//! ```
+//!
+//! Layers: [`sflow`], [`ipfix`] and [`netflow9`] decode datagrams into
+//! borrowed structures without state; [`decoder::Decoder`] keeps templates,
+//! sampling rates, sequence numbers and counters and produces scaled
+//! [`FlowRecord`]s; [`members::MemberTable`] attributes records to members;
+//! [`aggregate::Aggregator`] folds them into buckets with retention.
+//!
+//! Not here: sockets, storage, local-traffic classification (the record
+//! carries what a destination-prefix lookup needs), and the HTTP API.
+
+pub mod aggregate;
+pub mod collector;
+pub mod decoder;
+pub mod error;
+pub mod ipfix;
+pub mod members;
+pub mod netflow9;
+pub mod packet;
+pub mod pcap;
+mod reader;
+pub mod record;
+pub mod sflow;
+pub mod template;
+
+pub use aggregate::{
+    Aggregator, BilateralSession, Bucket, Counts, MemberCounts, Resolution, Retention,
+};
+pub use collector::{Collector, CollectorConfig, Ingested};
+pub use decoder::{Counters, Decoded, Decoder, DecoderConfig};
+pub use error::{DecodeError, ErrorKind};
+pub use members::{Asn, Attribution, InterfaceRole, MemberTable};
+pub use record::{Family, FlowRecord, FlowSource, MacAddr, UnixMillis};

@@ -1,0 +1,237 @@
+//! Attribution of flow records to IXP members.
+//!
+//! At the IXP fabric (sFlow from the switches) a frame's source and
+//! destination MAC addresses name the members' routers. At a member's border
+//! router (IPFIX/NetFlow v9) the configuration says which interfaces face
+//! the IXP, transit or customers, so the direction of a flow through that
+//! router says whether it entered or left the member over the IXP. When
+//! neither answers, the members' announced prefixes do (longest match).
+//!
+//! The table is built from the configuration (the `registry` crate owns
+//! parsing it); this module only answers lookups. A later lookup of
+//! destination prefixes from the route server's RIB or RIR delegations (for
+//! local-traffic classification, SPEC §6) fits beside [`PrefixTable`].
+
+use crate::record::{FlowRecord, MacAddr};
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+
+/// An autonomous system number.
+pub type Asn = u32;
+
+/// What an interface of a member router connects to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum InterfaceRole {
+    /// A port on the IXP peering LAN.
+    Ixp,
+    /// An upstream transit provider.
+    Transit,
+    /// A customer or the member's own network.
+    Customer,
+}
+
+/// Error of [`PrefixTable::insert`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefixError {
+    /// The address given.
+    pub addr: IpAddr,
+    /// The length given.
+    pub len: u8,
+}
+
+impl fmt::Display for PrefixError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "prefix {}/{} is too long for its family (at most 32 for IPv4, 128 for IPv6)",
+            self.addr, self.len
+        )
+    }
+}
+
+impl std::error::Error for PrefixError {}
+
+/// Longest-prefix match from prefixes to ASNs: one hash map per prefix
+/// length present, searched from the longest length down (at most 33 or
+/// 129 probes, usually a handful).
+#[derive(Debug, Clone, Default)]
+pub struct PrefixTable {
+    v4: Vec<(u8, HashMap<u128, Asn>)>,
+    v6: Vec<(u8, HashMap<u128, Asn>)>,
+}
+
+fn bits(addr: IpAddr) -> (u128, u8) {
+    match addr {
+        IpAddr::V4(a) => (u128::from(u32::from(a)), 32),
+        IpAddr::V6(a) => (u128::from(a), 128),
+    }
+}
+
+fn mask(value: u128, width: u8, len: u8) -> u128 {
+    if len == 0 {
+        return 0;
+    }
+    let shift = u32::from(width - len.min(width));
+    (value >> shift) << shift
+}
+
+impl PrefixTable {
+    /// Adds `addr/len` for `asn` (host bits are ignored).
+    pub fn insert(&mut self, addr: IpAddr, len: u8, asn: Asn) -> Result<(), PrefixError> {
+        let (value, width) = bits(addr);
+        if len > width {
+            return Err(PrefixError { addr, len });
+        }
+        let table = if width == 32 {
+            &mut self.v4
+        } else {
+            &mut self.v6
+        };
+        let key = mask(value, width, len);
+        match table.iter_mut().find(|(l, _)| *l == len) {
+            Some((_, m)) => {
+                m.insert(key, asn);
+            }
+            None => {
+                table.push((len, HashMap::from([(key, asn)])));
+                table.sort_by_key(|e| std::cmp::Reverse(e.0));
+            }
+        }
+        Ok(())
+    }
+
+    /// The ASN of the longest prefix covering `addr`.
+    pub fn lookup(&self, addr: IpAddr) -> Option<Asn> {
+        let (value, width) = bits(addr);
+        let table = if width == 32 { &self.v4 } else { &self.v6 };
+        table
+            .iter()
+            .find_map(|(len, m)| m.get(&mask(value, width, *len)).copied())
+    }
+}
+
+/// A member as the flow collector knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Its ASN.
+    pub asn: Asn,
+    /// Its name, for display.
+    pub name: String,
+}
+
+/// Who sent and who received a record, and over which interfaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Attribution {
+    /// The sending member.
+    pub src: Option<Asn>,
+    /// The receiving member.
+    pub dst: Option<Asn>,
+    /// Role of the input interface at a member router.
+    pub ingress_role: Option<InterfaceRole>,
+    /// Role of the output interface at a member router.
+    pub egress_role: Option<InterfaceRole>,
+}
+
+/// Members and what identifies them in flow data.
+#[derive(Debug, Clone, Default)]
+pub struct MemberTable {
+    members: HashMap<Asn, Member>,
+    macs: HashMap<MacAddr, Asn>,
+    routers: HashMap<IpAddr, Asn>,
+    interfaces: HashMap<(IpAddr, u32), InterfaceRole>,
+    prefixes: PrefixTable,
+}
+
+impl MemberTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        MemberTable::default()
+    }
+
+    /// Adds (or renames) a member.
+    pub fn add_member(&mut self, asn: Asn, name: impl Into<String>) {
+        self.members.insert(
+            asn,
+            Member {
+                asn,
+                name: name.into(),
+            },
+        );
+    }
+
+    /// The member with this ASN.
+    pub fn member(&self, asn: Asn) -> Option<&Member> {
+        self.members.get(&asn)
+    }
+
+    /// Every member.
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.members.values()
+    }
+
+    /// Says that frames from or to `mac` belong to `asn` (a router port on
+    /// the peering LAN).
+    pub fn add_mac(&mut self, mac: MacAddr, asn: Asn) {
+        self.macs.insert(mac, asn);
+    }
+
+    /// Says that flow exports from `exporter` come from a router of `asn`.
+    pub fn add_router(&mut self, exporter: IpAddr, asn: Asn) {
+        self.routers.insert(exporter, asn);
+    }
+
+    /// Gives an interface of an exporting router its role.
+    pub fn set_interface_role(&mut self, exporter: IpAddr, if_index: u32, role: InterfaceRole) {
+        self.interfaces.insert((exporter, if_index), role);
+    }
+
+    /// Says that `addr/len` is announced by `asn`.
+    pub fn add_prefix(&mut self, addr: IpAddr, len: u8, asn: Asn) -> Result<(), PrefixError> {
+        self.prefixes.insert(addr, len, asn)
+    }
+
+    /// The member owning a MAC address.
+    pub fn by_mac(&self, mac: MacAddr) -> Option<Asn> {
+        self.macs.get(&mac).copied()
+    }
+
+    /// The role of an interface of an exporter.
+    pub fn interface_role(&self, exporter: IpAddr, if_index: u32) -> Option<InterfaceRole> {
+        self.interfaces.get(&(exporter, if_index)).copied()
+    }
+
+    /// Attributes a record: MACs first, then the exporting router's
+    /// interface roles, then prefixes.
+    pub fn attribute(&self, r: &FlowRecord) -> Attribution {
+        let mut a = Attribution {
+            src: r.src_mac.and_then(|m| self.by_mac(m)),
+            dst: r.dst_mac.and_then(|m| self.by_mac(m)),
+            ingress_role: r
+                .ingress_if
+                .and_then(|i| self.interface_role(r.exporter, i)),
+            egress_role: r.egress_if.and_then(|i| self.interface_role(r.exporter, i)),
+        };
+        if let Some(&owner) = self.routers.get(&r.exporter) {
+            // Traffic leaving the owner over the IXP was sent by the owner;
+            // traffic arriving from the IXP is received by it.
+            if a.egress_role == Some(InterfaceRole::Ixp)
+                && a.ingress_role != Some(InterfaceRole::Ixp)
+            {
+                a.src = a.src.or(Some(owner));
+            }
+            if a.ingress_role == Some(InterfaceRole::Ixp)
+                && a.egress_role != Some(InterfaceRole::Ixp)
+            {
+                a.dst = a.dst.or(Some(owner));
+            }
+        }
+        if a.src.is_none() {
+            a.src = r.src_ip.and_then(|ip| self.prefixes.lookup(ip));
+        }
+        if a.dst.is_none() {
+            a.dst = r.dst_ip.and_then(|ip| self.prefixes.lookup(ip));
+        }
+        a
+    }
+}
