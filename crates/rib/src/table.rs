@@ -94,6 +94,13 @@ pub(crate) struct Peer {
     eor_due: FamilySet,
 }
 
+/// Identity of what a member receives for a prefix: announcing member,
+/// path id and attribute set.
+type ExportKey = (u32, u32, usize);
+
+/// Prefixes to announce, grouped by attribute set and prepend count.
+type Groups = HashMap<(usize, u8), (Arc<RouteAttrs>, u8, Vec<Nlri>)>;
+
 /// The route server's RIB.
 #[derive(Debug, Default)]
 pub struct Rib {
@@ -101,7 +108,7 @@ pub struct Rib {
     ids: HashMap<Prefix, u32>,
     entries: Vec<Entry>,
     interner: Interner,
-    scratch: Vec<(u32, Option<(u32, u32, usize)>)>,
+    scratch: Vec<(u32, Option<ExportKey>)>,
 }
 
 impl Rib {
@@ -346,7 +353,7 @@ impl Rib {
         self.scratch = scratch;
     }
 
-    fn best_key(&self, entry: &Entry, member: &Peer) -> Option<(u32, u32, usize)> {
+    fn best_key(&self, entry: &Entry, member: &Peer) -> Option<ExportKey> {
         self.best(entry, member)
             .map(|c| (c.peer, c.path_id, Arc::as_ptr(&c.attrs) as usize))
     }
@@ -412,7 +419,7 @@ impl Rib {
             work.extend(c..end as u32);
             cursor = (end < self.entries.len()).then_some(end as u32);
         }
-        let mut groups: HashMap<(usize, u8), (Arc<RouteAttrs>, u8, Vec<Nlri>)> = HashMap::new();
+        let mut groups: Groups = HashMap::new();
         let mut withdraw: [Vec<Nlri>; 2] = [Vec::new(), Vec::new()];
         let mut sent_delta: Vec<(u32, bool)> = Vec::new();
         {
