@@ -74,7 +74,8 @@ pub struct MpUnreachOwned {
 /// An attribute kept as bytes (unknown optional transitive ones).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RawAttribute {
-    /// Flags as received (the extended length bit is recomputed on encode).
+    /// Flags as received, without the extended length bit: that one is
+    /// recomputed on encode, so it is not part of the value.
     pub flags: u8,
     /// Type code.
     pub type_code: u8,
@@ -191,7 +192,7 @@ impl PathAttributes {
             unknown: a
                 .unknown()
                 .map(|r| RawAttribute {
-                    flags: r.flags,
+                    flags: r.flags & !flags::EXTENDED_LENGTH,
                     type_code: r.type_code,
                     value: r.value.to_vec(),
                 })
