@@ -193,16 +193,21 @@ impl Session {
         match input {
             Input::ManualStart | Input::AutomaticStart => {
                 if self.state == State::Idle {
+                    if input == Input::ManualStart {
+                        // An operator's start forgives earlier failures.
+                        self.failures = 0;
+                    }
                     self.admin_up = true;
                     self.start(now, out);
                 }
             }
             Input::ManualStop { subcode, message } => {
                 self.admin_up = false;
-                self.stop(now, subcode, &message, Counter::Zero, out);
+                self.stop(now, subcode, &message, "manual stop", Counter::Zero, out);
             }
             Input::AutomaticStop { subcode, message } => {
-                self.stop(now, subcode, &message, Counter::Increment, out);
+                let c = Counter::Increment;
+                self.stop(now, subcode, &message, "automatic stop", c, out);
             }
             Input::TimerExpired(t) => self.timer_expired(now, t, out),
             Input::TcpConnected(dir) => self.tcp_connected(now, dir, out),
@@ -425,6 +430,7 @@ impl Session {
         now: Instant,
         sub: u8,
         message: &str,
+        what: &str,
         counter: Counter,
         out: &mut Vec<Output>,
     ) {
@@ -435,20 +441,22 @@ impl Session {
             return;
         }
         // RFC 9003 gives the shutdown communication to subcodes 2 and 4
-        // only; other subcodes carry other data or none.
-        let n = if matches!(sub, subcode::ADMIN_SHUTDOWN | subcode::ADMIN_RESET) {
-            Notification::cease(sub, message)
+        // only; other subcodes carry other data or none, so the text stays
+        // local.
+        let communication = matches!(sub, subcode::ADMIN_SHUTDOWN | subcode::ADMIN_RESET);
+        let (n, detail) = if communication {
+            (Notification::cease(sub, message), what.to_string())
         } else {
-            Notification {
+            let n = Notification {
                 code: code::CEASE,
                 subcode: sub,
                 data: Vec::new(),
+            };
+            if message.is_empty() {
+                (n, what.to_string())
+            } else {
+                (n, format!("{what}: {message}"))
             }
-        };
-        let detail = if message.is_empty() {
-            "stopped".to_string()
-        } else {
-            format!("stopped: {message}")
         };
         self.fail_with(now, n, detail, counter, out);
     }
@@ -556,8 +564,8 @@ impl Session {
                 self.cancel_timer(Timer::DelayOpen, out);
                 self.set_timer(Timer::ConnectRetry, now + self.cfg.connect_retry, out);
                 self.rx.clear();
-                out.push(Output::Down(DownReason::ConnectionLost));
                 self.goto(now, State::Active, out);
+                out.push(Output::Down(DownReason::ConnectionLost));
             }
             State::Connect => self.go_idle(now, DownReason::ConnectionLost, Counter::Keep, out),
             State::Active => self.go_idle(now, DownReason::ConnectionLost, Counter::Increment, out),
@@ -569,8 +577,8 @@ impl Session {
                     self.set_timer(Timer::ConnectRetry, now + self.cfg.connect_retry, out);
                 }
                 self.stats.last_error = Some((now, DownReason::ConnectionLost));
-                out.push(Output::Down(DownReason::ConnectionLost));
                 self.goto(now, State::Active, out);
+                out.push(Output::Down(DownReason::ConnectionLost));
             }
             State::OpenConfirm | State::Established => {
                 self.go_idle(now, DownReason::ConnectionLost, Counter::Increment, out)
