@@ -270,8 +270,8 @@ mod tests {
         let s = "a = 1\nbé = \"x\"\n";
         assert_eq!(line_col(s, 0), LineCol { line: 1, col: 1 });
         assert_eq!(line_col(s, 6), LineCol { line: 2, col: 1 });
-        // byte 9 is after "bé " (b=1 byte, é=2 bytes, space): column 4
-        assert_eq!(line_col(s, 9), LineCol { line: 2, col: 4 });
+        // byte 9 is the space after "bé" (b is 1 byte, é is 2): column 3
+        assert_eq!(line_col(s, 9), LineCol { line: 2, col: 3 });
         // inside the é: clamped back to its start
         assert_eq!(line_col(s, 8), LineCol { line: 2, col: 2 });
         assert_eq!(line_col(s, 1000), LineCol { line: 3, col: 1 });
