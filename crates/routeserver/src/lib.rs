@@ -1,0 +1,214 @@
+//! The route server core (RFC 7947), without I/O: UPDATEs received from a
+//! member go through the import policy into the RIB, and the RIB's exports
+//! come out as bytes for each member.
+//!
+//! The caller (the binary's runtime) runs one BGP session per member with
+//! `bgp-session`, hands every received UPDATE to [`RouteServer::update`],
+//! tells [`RouteServer::established`] / [`RouteServer::down`] about session
+//! state, and writes what [`RouteServer::flush`] produces to the member's
+//! connection.
+//!
+//! Transparency (RFC 7947 §2.2): attributes are passed through as received
+//! (`bgp_wire::builder::passthrough_block`): the route server's AS is never
+//! added to AS_PATH, NEXT_HOP, MED and all communities stay as they were.
+//! A route is never sent back to the member (the AS) that announced it.
+//! Policy may strip the route server's own control communities and add
+//! informational ones; nothing else.
+
+mod policy;
+
+use std::sync::Arc;
+
+use bgp_wire::attr::NextHop;
+use bgp_wire::{DecodeCtx, EncodeCtx, FamilySet, Message, Nlri, Reset, Update};
+pub use policy::{transparent_attrs, AcceptAll, ImportResult, MemberInfo, Policy};
+pub use rib::{ExportCtl, InRoute, PeerCounts, PeerId, Rib, RouteAttrs, DEFAULT_PREF};
+
+/// What one UPDATE did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateOutcome {
+    /// Prefixes announced (accepted or filtered).
+    pub announced: usize,
+    /// Of those, rejected by policy.
+    pub rejected: usize,
+    /// Prefixes withdrawn (including RFC 7606 treat-as-withdraw).
+    pub withdrawn: usize,
+    /// RFC 7606 problems handled without a reset, for the log.
+    pub issues: Vec<&'static str>,
+    /// An End-of-RIB marker was received for a family.
+    pub end_of_rib: bool,
+}
+
+/// The route server: members, the RIB and the import policy.
+#[derive(Debug)]
+pub struct RouteServer<P: Policy> {
+    rib: Rib,
+    members: Vec<Option<Arc<MemberInfo>>>,
+    policy: P,
+    scratch: ImportResult,
+}
+
+impl<P: Policy> RouteServer<P> {
+    /// A route server with `policy`.
+    pub fn new(policy: P) -> RouteServer<P> {
+        RouteServer {
+            rib: Rib::new(),
+            members: Vec::new(),
+            policy,
+            scratch: ImportResult::default(),
+        }
+    }
+
+    /// The policy, to change its data (RPKI, IRR) in place.
+    pub fn policy_mut(&mut self) -> &mut P {
+        &mut self.policy
+    }
+
+    /// The RIB, read-only, for the looking glass.
+    pub fn rib(&self) -> &Rib {
+        &self.rib
+    }
+
+    /// Register a member session.
+    pub fn add_member(&mut self, info: MemberInfo) -> PeerId {
+        let id = self.rib.add_peer(info.asn, info.addr);
+        let i = id.0 as usize;
+        if self.members.len() <= i {
+            self.members.resize(i + 1, None);
+        }
+        self.members[i] = Some(Arc::new(info));
+        id
+    }
+
+    /// Remove a member session and its routes.
+    pub fn remove_member(&mut self, id: PeerId) {
+        self.rib.remove_peer(id);
+        if let Some(m) = self.members.get_mut(id.0 as usize) {
+            *m = None;
+        }
+    }
+
+    /// The member behind `id`.
+    pub fn member(&self, id: PeerId) -> Option<&Arc<MemberInfo>> {
+        self.members.get(id.0 as usize)?.as_ref()
+    }
+
+    /// Every member id.
+    pub fn member_ids(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.members
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.is_some())
+            .map(|(i, _)| PeerId(i as u32))
+    }
+
+    /// The member's session is Established: queue the table for it.
+    pub fn established(&mut self, id: PeerId, bgp_id: u32, families: FamilySet, ctx: EncodeCtx) {
+        self.rib.peer_up(id, bgp_id, families, ctx);
+    }
+
+    /// The member's session went down: its routes are withdrawn.
+    pub fn down(&mut self, id: PeerId) {
+        self.rib.peer_down(id);
+        self.rib.purge();
+    }
+
+    /// The member asked for the table again (ROUTE-REFRESH).
+    pub fn route_refresh(&mut self, id: PeerId) {
+        self.rib.refresh(id);
+    }
+
+    /// Handle one received UPDATE (complete message, header included).
+    /// Decode errors that reset the session come back as `Err`; the
+    /// caller sends the NOTIFICATION (the session layer already did for
+    /// anything it decoded itself).
+    pub fn update(
+        &mut self,
+        id: PeerId,
+        msg: &[u8],
+        ctx: &DecodeCtx,
+        now: u32,
+    ) -> Result<UpdateOutcome, Reset> {
+        let Message::Update(u) = Message::decode(msg, ctx)? else {
+            return Ok(UpdateOutcome::default());
+        };
+        Ok(self.apply(id, &u, now))
+    }
+
+    /// Apply a decoded UPDATE.
+    pub fn apply(&mut self, id: PeerId, u: &Update<'_>, now: u32) -> UpdateOutcome {
+        let mut outcome = UpdateOutcome {
+            issues: u.issues.iter().map(|i| i.reason).collect(),
+            end_of_rib: u.end_of_rib().is_some(),
+            ..UpdateOutcome::default()
+        };
+        for n in u.withdrawals() {
+            self.rib.withdraw(id, n);
+            outcome.withdrawn += 1;
+        }
+        if u.treat_as_withdraw() {
+            return outcome;
+        }
+        let Some(member) = self.member(id).cloned() else {
+            return outcome;
+        };
+        // The NLRI field uses NEXT_HOP; MP_REACH_NLRI carries its own.
+        let mut groups: Vec<(NextHop, Vec<Nlri>)> = Vec::with_capacity(2);
+        if !u.nlri.is_empty() {
+            if let Some(nh) = u.attributes.next_hop {
+                groups.push((NextHop::V4(nh), u.nlri.iter().collect()));
+            }
+        }
+        if let Some(mp) = u.attributes.mp_reach {
+            if let (Some(nh), Some(nlri)) = (mp.next_hop, mp.nlri) {
+                if !nlri.is_empty() {
+                    groups.push((nh, nlri.iter().collect()));
+                }
+            }
+        }
+        for (nh, nlri) in groups {
+            let mut result = std::mem::take(&mut self.scratch);
+            result.clear();
+            self.policy
+                .import(&member, &u.attributes, &nh, &nlri, &mut result);
+            let interned: Vec<Arc<RouteAttrs>> = result
+                .variants
+                .drain(..)
+                .map(|v| self.rib.intern(v))
+                .collect();
+            for &(n, variant, reject) in &result.routes {
+                let Some(attrs) = interned.get(usize::from(variant)) else {
+                    continue;
+                };
+                self.rib.announce(id, n, attrs.clone(), reject, now);
+                outcome.announced += 1;
+                if reject != 0 {
+                    outcome.rejected += 1;
+                }
+            }
+            self.scratch = result;
+        }
+        outcome
+    }
+
+    /// Encode up to `max_prefixes` pending changes for member `id` into
+    /// `out`. Returns whether more is pending.
+    pub fn flush(&mut self, id: PeerId, max_prefixes: usize, out: &mut Vec<u8>) -> bool {
+        self.rib.flush(id, max_prefixes, out)
+    }
+
+    /// Members with something to send.
+    pub fn pending(&self) -> Vec<PeerId> {
+        self.rib.pending_peers()
+    }
+
+    /// Route counts of a member.
+    pub fn counts(&self, id: PeerId) -> PeerCounts {
+        self.rib.counts(id)
+    }
+}
+
+/// The address a member session is known by, for logs.
+pub fn describe(info: &MemberInfo) -> String {
+    format!("AS{} {} ({})", info.asn, info.addr, info.name)
+}
