@@ -1,0 +1,255 @@
+//! The read-only JSON API under `/api/v1/` (SPEC §5): neighbors and the
+//! routes received from each, with the reasons a route was filtered.
+//!
+//! Handlers ask the route server core through its query channel and never
+//! touch routing state themselves.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use axum::extract::{Path, Query as QueryParams, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use bgp_io::SharedStatus;
+use bgp_wire::attr::{type_code, RawAttrIter};
+use bgp_wire::{AsPathRef, NextHop, Prefix};
+use routeserver::{InRoute, PeerCounts};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use crate::daemon::{Handle, PeerSpec, Query};
+
+/// Route counts of a neighbor.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub(crate) struct RouteCounts {
+    pub received: usize,
+    pub accepted: usize,
+    pub filtered: usize,
+    pub exported: usize,
+}
+
+/// One neighbor (member session).
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub(crate) struct NeighborJson {
+    pub id: String,
+    pub address: String,
+    pub asn: u32,
+    pub name: String,
+    pub state: String,
+    pub uptime_s: u64,
+    pub routes: RouteCounts,
+    pub last_error: Option<String>,
+}
+
+/// Why a route was filtered.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub(crate) struct ReasonJson {
+    pub code: u32,
+    pub text: String,
+}
+
+/// One route received from a neighbor.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub(crate) struct RouteJson {
+    pub prefix: String,
+    pub as_path: Vec<u32>,
+    pub next_hop: String,
+    pub med: Option<u32>,
+    pub communities: Vec<[u16; 2]>,
+    pub large_communities: Vec<[u32; 3]>,
+    pub age_s: u32,
+    pub reasons: Vec<ReasonJson>,
+}
+
+/// The id of a neighbor in URLs: `AS<asn>_<address>` with separators as
+/// underscores, stable across restarts and reloads.
+pub(crate) fn neighbor_id(asn: u32, addr: IpAddr) -> String {
+    let a: String = addr
+        .to_string()
+        .chars()
+        .map(|c| if c == '.' || c == ':' { '_' } else { c })
+        .collect();
+    format!("AS{asn}_{a}")
+}
+
+pub(crate) fn neighbor(spec: &PeerSpec, status: &SharedStatus, c: PeerCounts) -> NeighborJson {
+    let (state, uptime_s, last_error) = status
+        .lock()
+        .map(|s| {
+            (
+                s.state.name().to_string(),
+                s.established_since
+                    .map_or(0, |t| Instant::now().saturating_duration_since(t).as_secs()),
+                s.last_error.clone(),
+            )
+        })
+        .unwrap_or_else(|_| ("Idle".into(), 0, None));
+    NeighborJson {
+        id: neighbor_id(spec.asn, spec.addr),
+        address: spec.addr.to_string(),
+        asn: spec.asn,
+        name: spec.name.clone(),
+        state,
+        uptime_s,
+        routes: RouteCounts {
+            received: c.received,
+            accepted: c.accepted,
+            filtered: c.filtered,
+            exported: c.exported,
+        },
+        last_error,
+    }
+}
+
+/// Euro-IX reject codes (SPEC §3), in words.
+pub(crate) fn reason_text(code: u32) -> &'static str {
+    match code {
+        1 => "AS_PATH is too long",
+        2 => "bogon prefix",
+        3 => "prefix is on the global blocklist",
+        4 => "address family not allowed",
+        5 => "NEXT_HOP is not the member's address",
+        6 => "left-most AS is not the member's AS",
+        7 => "AS_PATH holds a bogon or reserved ASN",
+        8 => "AS_PATH holds a transit-free network's ASN",
+        9 => "origin AS is not in the member's AS-SET",
+        10 => "IPv6 prefix is not global unicast",
+        11 => "prefix is on the member's blocklist",
+        12 => "prefix is not covered by the member's IRR objects",
+        13 => "prefix length out of range",
+        14 => "RPKI invalid",
+        15 => "AS_PATH holds a never-via-route-servers ASN",
+        _ => "rejected by policy",
+    }
+}
+
+pub(crate) fn route(prefix: Prefix, r: &InRoute, now: u32) -> RouteJson {
+    let mut j = RouteJson {
+        prefix: prefix.to_string(),
+        as_path: Vec::new(),
+        next_hop: match r.attrs.next_hop {
+            NextHop::V4(a) => a.to_string(),
+            NextHop::V6 { global, .. } => global.to_string(),
+        },
+        med: None,
+        communities: Vec::new(),
+        large_communities: Vec::new(),
+        age_s: now.saturating_sub(r.since),
+        reasons: (1..32)
+            .filter(|c| r.reject & (1 << c) != 0)
+            .map(|code| ReasonJson {
+                code,
+                text: reason_text(code).to_string(),
+            })
+            .collect(),
+    };
+    for a in RawAttrIter::new(&r.attrs.block) {
+        match a.type_code {
+            type_code::AS_PATH => {
+                if let Ok(p) = AsPathRef::new(a.value, true) {
+                    j.as_path = p.asns().collect();
+                }
+            }
+            type_code::MED if a.value.len() == 4 => {
+                j.med = Some(u32::from_be_bytes([
+                    a.value[0], a.value[1], a.value[2], a.value[3],
+                ]));
+            }
+            type_code::COMMUNITIES => {
+                j.communities = a
+                    .value
+                    .chunks_exact(4)
+                    .map(|c| {
+                        [
+                            u16::from_be_bytes([c[0], c[1]]),
+                            u16::from_be_bytes([c[2], c[3]]),
+                        ]
+                    })
+                    .collect();
+            }
+            type_code::LARGE_COMMUNITIES => {
+                j.large_communities = a
+                    .value
+                    .chunks_exact(12)
+                    .map(|c| {
+                        let w = |i: usize| u32::from_be_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
+                        [w(0), w(4), w(8)]
+                    })
+                    .collect();
+            }
+            _ => {}
+        }
+    }
+    j
+}
+
+#[derive(Debug, Deserialize)]
+struct RoutesParams {
+    filtered: Option<bool>,
+}
+
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(serde_json::json!({"error": "route server is not running"})),
+    )
+        .into_response()
+}
+
+async fn neighbors(State(h): State<Handle>) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if !h.query(Query::Neighbors(tx)) {
+        return unavailable();
+    }
+    match rx.await {
+        Ok(v) => Json(serde_json::json!({ "neighbors": v })).into_response(),
+        Err(_) => unavailable(),
+    }
+}
+
+async fn routes(
+    State(h): State<Handle>,
+    Path(id): Path<String>,
+    QueryParams(p): QueryParams<RoutesParams>,
+) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if !h.query(Query::Routes {
+        id: id.clone(),
+        filtered: p.filtered,
+        reply: tx,
+    }) {
+        return unavailable();
+    }
+    match rx.await {
+        Ok(Some(v)) => Json(serde_json::json!({ "routes": v })).into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({"error": format!("no neighbor {id}")})),
+        )
+            .into_response(),
+        Err(_) => unavailable(),
+    }
+}
+
+/// The API router.
+pub(crate) fn router(h: Handle) -> Router {
+    Router::new()
+        .route("/api/v1/neighbors", get(neighbors))
+        .route("/api/v1/neighbors/{id}/routes", get(routes))
+        .with_state(h)
+}
+
+/// Serve the API on `addr`; returns the bound address.
+pub(crate) async fn serve(addr: SocketAddr, h: Handle) -> std::io::Result<SocketAddr> {
+    let l = tokio::net::TcpListener::bind(addr).await?;
+    let bound = l.local_addr()?;
+    let app = router(h);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(l, app).await {
+            tracing::error!("web server stopped: {e}");
+        }
+    });
+    Ok(bound)
+}

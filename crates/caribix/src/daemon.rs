@@ -1,0 +1,320 @@
+//! The route server daemon: one core task per route server owns the
+//! `routeserver::RouteServer`; one task per member session runs the BGP
+//! state machine (`bgp-io`); listeners hand accepted connections to the
+//! session of the member whose address connected; the web API asks the core
+//! for what it shows.
+//!
+//! The core is single-threaded on purpose: RIB updates are cheap and
+//! ordered, and a second core is left to the sessions and the web server.
+//! Writes to a member are flow-controlled: the core stops flushing to a
+//! member whose socket has more than `MAX_OUTSTANDING` bytes not yet
+//! written, and resumes on the next tick.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bgp_io::{run_peer, Command, Event, PeerIo, SharedStatus, Status};
+use bgp_session::Session;
+use bgp_wire::DecodeCtx;
+use routeserver::{AcceptAll, MemberInfo, PeerId, RouteServer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::api::{self, NeighborJson, RouteJson};
+
+/// Flush no more to a member with this many bytes queued and unwritten.
+const MAX_OUTSTANDING: u64 = 512 * 1024;
+/// Prefixes per flush call, to keep the core responsive.
+const FLUSH_BATCH: usize = 4000;
+
+/// One member session as the daemon knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerSpec {
+    /// Member AS.
+    pub asn: u32,
+    /// Session address.
+    pub addr: IpAddr,
+    /// Display name.
+    pub name: String,
+    /// Connect out as well as listen.
+    pub active: bool,
+}
+
+/// What a route server instance needs.
+#[derive(Debug, Clone)]
+pub(crate) struct RsSpec {
+    /// Name for logs and the API.
+    pub name: String,
+    /// Its AS.
+    pub asn: u32,
+    /// Its BGP identifier.
+    pub router_id: std::net::Ipv4Addr,
+    /// Addresses to listen on.
+    pub listen: Vec<SocketAddr>,
+    /// Hold time to propose.
+    pub hold_time: u16,
+    /// Delay before a session may come back after going down.
+    pub restart_delay: Duration,
+    /// Member sessions.
+    pub peers: Vec<PeerSpec>,
+}
+
+/// A question from the web API.
+#[derive(Debug)]
+pub(crate) enum Query {
+    Neighbors(oneshot::Sender<Vec<NeighborJson>>),
+    Routes {
+        id: String,
+        filtered: Option<bool>,
+        reply: oneshot::Sender<Option<Vec<RouteJson>>>,
+    },
+}
+
+enum CoreMsg {
+    Event(PeerId, Event),
+    Query(Query),
+}
+
+struct PeerRuntime {
+    spec: PeerSpec,
+    cmd: mpsc::UnboundedSender<Command>,
+    status: SharedStatus,
+    decode: Option<DecodeCtx>,
+    queued: u64,
+}
+
+/// A running route server.
+#[derive(Debug, Clone)]
+pub(crate) struct Handle {
+    queries: mpsc::UnboundedSender<Query>,
+    /// Addresses actually bound (port 0 resolved).
+    pub listening: Vec<SocketAddr>,
+}
+
+impl Handle {
+    /// Ask the core a question.
+    pub(crate) fn query(&self, q: Query) -> bool {
+        self.queries.send(q).is_ok()
+    }
+}
+
+/// Start a route server on the current runtime.
+pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
+    let mut rs = RouteServer::new(AcceptAll);
+    let (core_tx, mut core_rx) = mpsc::unbounded_channel::<CoreMsg>();
+    let mut peers: HashMap<PeerId, PeerRuntime> = HashMap::new();
+    let mut inbound: HashMap<IpAddr, mpsc::Sender<TcpStream>> = HashMap::new();
+    for p in &spec.peers {
+        let id = rs.add_member(MemberInfo {
+            asn: p.asn,
+            addr: p.addr,
+            name: p.name.clone(),
+        });
+        let mut cfg = bgp_session::Config::new(spec.asn, spec.router_id, p.asn);
+        cfg.hold_time = spec.hold_time;
+        cfg.passive = !p.active;
+        cfg.restart_delay = Some(spec.restart_delay);
+        cfg.connect_retry = Duration::from_secs(30);
+        let session = match Session::new(cfg) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(peer = %p.addr, "cannot configure session: {e}");
+                continue;
+            }
+        };
+        let (in_tx, in_rx) = mpsc::channel(4);
+        inbound.insert(p.addr, in_tx);
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+        let status: SharedStatus = Arc::new(Mutex::new(Status::default()));
+        let port = spec.listen.first().map_or(179, |l| l.port());
+        let io = PeerIo {
+            inbound: Some(in_rx),
+            remote: SocketAddr::new(p.addr, port),
+            local: None,
+        };
+        tokio::spawn(run_peer(session, io, cmd_rx, ev_tx, status.clone()));
+        let fwd = core_tx.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = ev_rx.recv().await {
+                if fwd.send(CoreMsg::Event(id, ev)).is_err() {
+                    break;
+                }
+            }
+        });
+        peers.insert(
+            id,
+            PeerRuntime {
+                spec: p.clone(),
+                cmd: cmd_tx,
+                status,
+                decode: None,
+                queued: 0,
+            },
+        );
+    }
+    let inbound = Arc::new(inbound);
+    let mut listening = Vec::new();
+    for addr in &spec.listen {
+        let l = TcpListener::bind(addr).await?;
+        listening.push(l.local_addr()?);
+        let inbound = inbound.clone();
+        let rs_name = spec.name.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, from)) = l.accept().await else {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
+                match inbound.get(&from.ip()) {
+                    Some(tx) => {
+                        if tx.try_send(stream).is_err() {
+                            tracing::warn!(%from, rs = %rs_name, "session busy; connection refused");
+                        }
+                    }
+                    None => {
+                        tracing::warn!(%from, rs = %rs_name, "connection from an address that is no member's; closed");
+                    }
+                }
+            }
+        });
+    }
+    let (q_tx, mut q_rx) = mpsc::unbounded_channel::<Query>();
+    let qfwd = core_tx.clone();
+    tokio::spawn(async move {
+        while let Some(q) = q_rx.recv().await {
+            if qfwd.send(CoreMsg::Query(q)).is_err() {
+                break;
+            }
+        }
+    });
+    let started = Instant::now();
+    let rs_name = spec.name.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tokio::select! {
+                msg = core_rx.recv() => {
+                    let Some(msg) = msg else { return };
+                    handle(&mut rs, &mut peers, msg, started, &rs_name);
+                    // Take what else is waiting before flushing, so bursts
+                    // are coalesced.
+                    for _ in 0..1000 {
+                        match core_rx.try_recv() {
+                            Ok(m) => handle(&mut rs, &mut peers, m, started, &rs_name),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                _ = tick.tick() => {}
+            }
+            flush(&mut rs, &mut peers);
+        }
+    });
+    Ok(Handle {
+        queries: q_tx,
+        listening,
+    })
+}
+
+fn written(status: &SharedStatus) -> u64 {
+    status.lock().map(|s| s.update_bytes_out).unwrap_or(0)
+}
+
+fn handle(
+    rs: &mut RouteServer<AcceptAll>,
+    peers: &mut HashMap<PeerId, PeerRuntime>,
+    msg: CoreMsg,
+    started: Instant,
+    rs_name: &str,
+) {
+    let now = started.elapsed().as_secs() as u32;
+    match msg {
+        CoreMsg::Event(id, ev) => {
+            let Some(p) = peers.get_mut(&id) else { return };
+            match ev {
+                Event::Established(n) => {
+                    tracing::info!(rs = rs_name, peer = %p.spec.addr, asn = p.spec.asn, "session established");
+                    p.decode = Some(n.decode_ctx());
+                    p.queued = written(&p.status);
+                    rs.established(id, u32::from(n.peer_id), n.families, n.encode_ctx());
+                }
+                Event::Update(bytes) => {
+                    let Some(ctx) = p.decode else { return };
+                    match rs.update(id, &bytes, &ctx, now) {
+                        Ok(o) => {
+                            for issue in o.issues {
+                                tracing::warn!(peer = %p.spec.addr, "RFC 7606: {issue}");
+                            }
+                        }
+                        // The session layer decoded this message already;
+                        // a reset here would be a codec inconsistency.
+                        Err(e) => tracing::error!(peer = %p.spec.addr, "UPDATE rejected: {e}"),
+                    }
+                }
+                Event::RouteRefresh(_) => rs.route_refresh(id),
+                Event::Down(reason) => {
+                    tracing::info!(rs = rs_name, peer = %p.spec.addr, asn = p.spec.asn, "session down: {reason}");
+                    p.decode = None;
+                    rs.down(id);
+                    p.queued = written(&p.status);
+                }
+            }
+        }
+        CoreMsg::Query(q) => answer(rs, peers, q, now),
+    }
+}
+
+fn flush(rs: &mut RouteServer<AcceptAll>, peers: &mut HashMap<PeerId, PeerRuntime>) {
+    for id in rs.pending() {
+        let Some(p) = peers.get_mut(&id) else {
+            continue;
+        };
+        let mut rounds = 0;
+        while p.queued.saturating_sub(written(&p.status)) < MAX_OUTSTANDING && rounds < 8 {
+            let mut out = Vec::new();
+            let more = rs.flush(id, FLUSH_BATCH, &mut out);
+            if !out.is_empty() {
+                p.queued += out.len() as u64;
+                let _ = p.cmd.send(Command::Send(out));
+            }
+            rounds += 1;
+            if !more {
+                break;
+            }
+        }
+    }
+}
+
+fn answer(rs: &RouteServer<AcceptAll>, peers: &HashMap<PeerId, PeerRuntime>, q: Query, now: u32) {
+    match q {
+        Query::Neighbors(reply) => {
+            let mut v: Vec<NeighborJson> = peers
+                .iter()
+                .map(|(id, p)| api::neighbor(&p.spec, &p.status, rs.counts(*id)))
+                .collect();
+            v.sort_by(|a, b| a.id.cmp(&b.id));
+            let _ = reply.send(v);
+        }
+        Query::Routes {
+            id,
+            filtered,
+            reply,
+        } => {
+            let found = peers
+                .iter()
+                .find(|(_, p)| api::neighbor_id(p.spec.asn, p.spec.addr) == id);
+            let routes = found.map(|(pid, _)| {
+                rs.rib()
+                    .routes_from(*pid)
+                    .into_iter()
+                    .filter(|(_, r)| filtered.is_none_or(|f| f == (r.reject != 0)))
+                    .map(|(n, r)| api::route(n.prefix, r, now))
+                    .collect()
+            });
+            let _ = reply.send(routes);
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! `caribix demo`: the whole route server on one machine, no setup, no
+//! root. A route server on a loopback port of its own, a dozen simulated
+//! members of an island IXP (real BGP sessions over TCP from 127.0.1.x)
+//! announcing routes replayed from the RIPE RIS sample or generated, some
+//! churn, a live summary on the terminal and the JSON API.
+//!
+//! With `--check`, the demo verifies at the end that every member session
+//! is Established and every member holds every other member's routes (and
+//! none of its own), and exits non-zero otherwise: the integration test
+//! runs it that way.
+
+use std::collections::{HashMap, HashSet};
+use std::io::IsTerminal;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use bgp_session::State;
+use bgp_wire::{NextHop, Nlri, Prefix};
+use speaker::routes::{from_mrt, synthetic, Rng};
+use speaker::{RouteGroup, Speaker, SpeakerConfig};
+
+use crate::daemon::{self, PeerSpec, RsSpec};
+
+/// Options of `caribix demo`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DemoArgs {
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Where to serve the JSON API.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    web: SocketAddr,
+    /// MRT file to replay routes from.
+    #[arg(long)]
+    mrt: Option<PathBuf>,
+    /// At the end, check that every member got every other member's
+    /// routes; exit non-zero if not.
+    #[arg(long)]
+    check: bool,
+}
+
+struct DemoMember {
+    name: &'static str,
+    asn: u32,
+    /// IPv4 prefixes replayed from MRT.
+    mrt: usize,
+    /// Generated IPv6 prefixes.
+    v6: usize,
+}
+
+const RS_ASN: u32 = 64500;
+
+/// The members of an island IXP: the kinds of networks a territory has.
+const MEMBERS: &[DemoMember] = &[
+    DemoMember {
+        name: "Island Telecom (incumbent)",
+        asn: 64496,
+        mrt: 2500,
+        v6: 400,
+    },
+    DemoMember {
+        name: "Karukera Mobile",
+        asn: 64497,
+        mrt: 600,
+        v6: 200,
+    },
+    DemoMember {
+        name: "Soufriere Mobile",
+        asn: 64498,
+        mrt: 500,
+        v6: 150,
+    },
+    DemoMember {
+        name: "Basse-Terre Cable",
+        asn: 64499,
+        mrt: 900,
+        v6: 300,
+    },
+    DemoMember {
+        name: "Pointe-a-Pitre Hosting",
+        asn: 64501,
+        mrt: 300,
+        v6: 100,
+    },
+    DemoMember {
+        name: "Region Guadeloupe (government)",
+        asn: 64502,
+        mrt: 20,
+        v6: 10,
+    },
+    DemoMember {
+        name: "Universite des Antilles",
+        asn: 64503,
+        mrt: 40,
+        v6: 20,
+    },
+    DemoMember {
+        name: "CDN cache node",
+        asn: 64504,
+        mrt: 60,
+        v6: 30,
+    },
+    DemoMember {
+        name: "Marie-Galante Wireless",
+        asn: 64505,
+        mrt: 80,
+        v6: 20,
+    },
+    DemoMember {
+        name: "Les Saintes Net",
+        asn: 64506,
+        mrt: 30,
+        v6: 10,
+    },
+    DemoMember {
+        name: "Saint-Martin Transit",
+        asn: 64507,
+        mrt: 1500,
+        v6: 300,
+    },
+    DemoMember {
+        name: "Health network (e-sante)",
+        asn: 64508,
+        mrt: 10,
+        v6: 5,
+    },
+];
+
+fn member_v4(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 1, 11 + i as u8)
+}
+
+fn member_v6(i: usize) -> Ipv6Addr {
+    Ipv6Addr::new(0x2001, 0xdb8, 0x10, 0, 0, 0, 0, 0x11 + i as u16)
+}
+
+fn default_mrt() -> PathBuf {
+    // The shared reference data sits beside the repository.
+    let candidates = [
+        PathBuf::from("../shared/data/mrt/ris-rrc15-updates.20100227.1600.gz"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/mrt/ris-rrc15-updates.20100227.1600.gz"),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.exists())
+        .cloned()
+        .unwrap_or_else(|| candidates[0].clone())
+}
+
+/// Build every member's routes. Members replay disjoint slices of the MRT
+/// sample; the CDN also announces a few of the hosting member's prefixes
+/// with a longer path, so best-path selection has something to choose.
+fn build_routes(mrt: &std::path::Path) -> Result<Vec<Vec<RouteGroup>>, String> {
+    let mut exclude = HashSet::new();
+    let mut all = Vec::new();
+    for (i, m) in MEMBERS.iter().enumerate() {
+        let nh4 = NextHop::V4(member_v4(i));
+        let mut groups = from_mrt(mrt, m.asn, nh4, m.mrt, &mut exclude)
+            .map_err(|e| format!("{}: {e}", mrt.display()))?;
+        let nh6 = NextHop::V6 {
+            global: member_v6(i),
+            link_local: None,
+        };
+        groups.extend(synthetic(i as u32, m.asn, nh6, m.v6, true));
+        all.push(groups);
+    }
+    // Overlap: the CDN (index 7) re-announces ten of the hosting member's
+    // (index 4) prefixes.
+    let shared: Vec<Nlri> = all[4]
+        .iter()
+        .flat_map(|g| g.nlri.iter().copied())
+        .filter(|n| matches!(n.prefix, Prefix::V4(..)))
+        .take(10)
+        .collect();
+    if let Some(g) = all[7].first().cloned() {
+        all[7].push(RouteGroup { nlri: shared, ..g });
+    }
+    Ok(all)
+}
+
+pub(crate) async fn run(args: DemoArgs) -> ExitCode {
+    let mrt = args.mrt.clone().unwrap_or_else(default_mrt);
+    let routes = match build_routes(&mrt) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot load the demo routes: {e}");
+            eprintln!("hint: pass --mrt FILE (an MRT BGP4MP dump)");
+            return ExitCode::FAILURE;
+        }
+    };
+    let spec = RsSpec {
+        name: "demo-rs".into(),
+        asn: RS_ASN,
+        router_id: Ipv4Addr::new(127, 0, 0, 1),
+        listen: vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)],
+        hold_time: 30,
+        restart_delay: Duration::from_secs(1),
+        peers: MEMBERS
+            .iter()
+            .enumerate()
+            .map(|(i, m)| PeerSpec {
+                asn: m.asn,
+                addr: IpAddr::V4(member_v4(i)),
+                name: m.name.to_string(),
+                active: false,
+            })
+            .collect(),
+    };
+    let handle = match daemon::start(spec).await {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: cannot start the route server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rs_addr = handle.listening[0];
+    let web = match crate::api::serve(args.web, handle.clone()).await {
+        Ok(a) => a,
+        Err(_) => {
+            match crate::api::serve(SocketAddr::new(args.web.ip(), 0), handle.clone()).await {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("error: cannot serve the API: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    println!(
+        "caribix demo: route server AS{RS_ASN} on {rs_addr}, {} members",
+        MEMBERS.len()
+    );
+    println!("  JSON API:  http://{web}/api/v1/neighbors");
+    println!("  routes:    http://{web}/api/v1/neighbors/AS64496_127_0_1_11/routes");
+    let announced: Vec<HashSet<Prefix>> = routes
+        .iter()
+        .map(|g| {
+            g.iter()
+                .flat_map(|g| g.nlri.iter().map(|n| n.prefix))
+                .collect()
+        })
+        .collect();
+    let speakers: Vec<Speaker> = MEMBERS
+        .iter()
+        .enumerate()
+        .zip(routes)
+        .map(|((i, m), r)| {
+            Speaker::start(
+                SpeakerConfig {
+                    asn: m.asn,
+                    router_id: member_v4(i),
+                    local: IpAddr::V4(member_v4(i)),
+                    remote: rs_addr,
+                    peer_as: RS_ASN,
+                    hold_time: 30,
+                    keep_routes: true,
+                },
+                r,
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    let end = args.duration.map(|d| started + Duration::from_secs(d));
+    let tty = std::io::stdout().is_terminal();
+    let mut rng = Rng::new(7);
+    let mut churned: Vec<(usize, Vec<RouteGroup>)> = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let mut round = 0u64;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+        round += 1;
+        if end.is_some_and(|e| Instant::now() >= e) {
+            break;
+        }
+        // Churn: every other tick, one member withdraws a few prefixes and
+        // brings back those withdrawn the tick before.
+        if round % 2 == 0 && started.elapsed() > Duration::from_secs(6) {
+            for (i, groups) in churned.drain(..) {
+                speakers[i].announce(groups);
+            }
+            let i = rng.below(MEMBERS.len() as u64) as usize;
+            let nlri: Vec<Nlri> = announced[i]
+                .iter()
+                .filter(|p| matches!(p, Prefix::V4(..)))
+                .take(5)
+                .map(|p| Nlri::new(*p))
+                .collect();
+            if !nlri.is_empty() {
+                speakers[i].withdraw(nlri.clone());
+                churned.push((i, reannounce(&nlri, i)));
+            }
+        }
+        print_summary(&speakers, &announced, started, tty);
+    }
+    // Let the last churn settle before checking.
+    for (i, groups) in churned.drain(..) {
+        speakers[i].announce(groups);
+    }
+    if args.check {
+        let ok = check(&speakers, &announced).await;
+        print_summary(&speakers, &announced, started, false);
+        return if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    print_summary(&speakers, &announced, started, false);
+    for s in &speakers {
+        s.stop("caribix demo ends");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ExitCode::SUCCESS
+}
+
+/// Re-announcement of withdrawn prefixes with the member's plain path.
+fn reannounce(nlri: &[Nlri], i: usize) -> Vec<RouteGroup> {
+    let attrs = bgp_wire::PathAttributes {
+        origin: Some(bgp_wire::Origin::Igp),
+        as_path: Some(bgp_wire::AsPath::from_sequence(&[MEMBERS[i].asn])),
+        ..bgp_wire::PathAttributes::default()
+    };
+    vec![RouteGroup {
+        block: speaker::routes::block(&attrs),
+        next_hop: NextHop::V4(member_v4(i)),
+        nlri: nlri.to_vec(),
+    }]
+}
+
+/// What member `i` should hold: every prefix announced by a member of
+/// another AS.
+fn expected(announced: &[HashSet<Prefix>], i: usize) -> HashSet<Prefix> {
+    let mut e = HashSet::new();
+    for (j, a) in announced.iter().enumerate() {
+        if MEMBERS[j].asn != MEMBERS[i].asn {
+            e.extend(a.iter().copied());
+        }
+    }
+    e
+}
+
+async fn check(speakers: &[Speaker], announced: &[HashSet<Prefix>]) -> bool {
+    let mut ok = true;
+    for (i, s) in speakers.iter().enumerate() {
+        let want = expected(announced, i);
+        let got = s
+            .wait_for(Duration::from_secs(20), |s| {
+                s.state() == State::Established && s.prefix_count() as usize == want.len()
+            })
+            .await;
+        let have: HashMap<Prefix, speaker::Received> = s.received();
+        let keys: HashSet<Prefix> = have.keys().copied().collect();
+        let own = announced[i]
+            .iter()
+            .filter(|p| keys.contains(p) && !want.contains(p))
+            .count();
+        let missing = want.difference(&keys).count();
+        // Transparency: the first AS is the announcing member's, never the
+        // route server's.
+        let rs_in_path = have
+            .values()
+            .filter(|r| r.as_path.contains(&RS_ASN))
+            .count();
+        if !got || own > 0 || missing > 0 || rs_in_path > 0 {
+            ok = false;
+            eprintln!(
+                "check failed for {} (AS{}): state {}, {} of {} expected prefixes, {} missing, {} of its own, {} with the route server's AS in the path",
+                MEMBERS[i].name,
+                MEMBERS[i].asn,
+                s.state(),
+                keys.len(),
+                want.len(),
+                missing,
+                own,
+                rs_in_path
+            );
+        }
+    }
+    if ok {
+        println!("check passed: every member Established and holding every other member's routes");
+    }
+    ok
+}
+
+fn print_summary(speakers: &[Speaker], announced: &[HashSet<Prefix>], started: Instant, tty: bool) {
+    if tty {
+        print!("\x1b[2J\x1b[H");
+    }
+    println!("caribix demo, {} s", started.elapsed().as_secs());
+    println!(
+        "{:<32} {:>7} {:<12} {:>9} {:>9}",
+        "member", "AS", "session", "announces", "receives"
+    );
+    for (i, s) in speakers.iter().enumerate() {
+        println!(
+            "{:<32} {:>7} {:<12} {:>9} {:>9}",
+            MEMBERS[i].name,
+            MEMBERS[i].asn,
+            s.state().name(),
+            announced[i].len(),
+            s.prefix_count()
+        );
+    }
+}
