@@ -10,40 +10,15 @@
 //! runs in the foreground as a child process with its own control socket
 //! and pid file in a temporary directory, and is killed by PID at the end.
 
-use std::collections::BTreeMap;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+mod common;
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bgp_session::{Config, Direction, DownReason, Input, Output, Session, State, Timer};
-use bgp_wire::Message;
-
-/// Find a program in PATH or the sbin directories; panic with a clear
-/// message when it is not installed.
-fn program(name: &str) -> PathBuf {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let dirs = path
-        .split(':')
-        .map(PathBuf::from)
-        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from));
-    for d in dirs {
-        let p = d.join(name);
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!("`{name}` is not installed: install the Debian package bird2 (scripts/install-deps)");
-}
-
-/// A port nobody listens on at `addr`, for BIRD's own listening socket
-/// (bound to its address only, so that it cannot clash with another BIRD
-/// on the machine listening on port 179).
-fn free_port(addr: Ipv4Addr) -> u16 {
-    let l = TcpListener::bind((addr, 0)).expect("bind for a free port");
-    l.local_addr().expect("local addr").port()
-}
+use bgp_session::{DownReason, Input, State};
+use common::{addresses, free_port, program, Driver};
 
 /// Kills BIRD by PID and removes the temporary directory, even when the
 /// test fails.
@@ -63,7 +38,7 @@ impl Drop for Bird {
 
 impl Bird {
     fn start(dir: &Path, bird_addr: Ipv4Addr, our: SocketAddr, role: &str) -> Bird {
-        let bird = program("bird");
+        let bird = program("bird", "bird2");
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).expect("create temp dir");
         let conf = dir.join("bird.conf");
@@ -118,7 +93,7 @@ protocol bgp caribix {{
     }
 
     fn birdc(&self, cmd: &str) -> String {
-        let out = Command::new(program("birdc"))
+        let out = Command::new(program("birdc", "bird2"))
             .arg("-s")
             .arg(&self.sock)
             .args(cmd.split_whitespace())
@@ -132,154 +107,14 @@ protocol bgp caribix {{
     }
 }
 
-/// The I/O side: one listener, at most one connection, timers in a map.
-struct Driver {
-    session: Session,
-    listener: TcpListener,
-    stream: Option<TcpStream>,
-    timers: BTreeMap<Timer, Instant>,
-    downs: Vec<DownReason>,
-    updates: Vec<Vec<u8>>,
-    established_at: Option<Instant>,
-}
-
-impl Driver {
-    fn apply(&mut self, outs: Vec<Output>) {
-        for o in outs {
-            match o {
-                Output::Send(b) => {
-                    if let Some(s) = &mut self.stream {
-                        if s.write_all(&b).is_err() {
-                            self.stream = None;
-                            let r = self
-                                .session
-                                .handle(Instant::now(), Input::TcpConnectionFails);
-                            self.apply(r);
-                            return;
-                        }
-                    }
-                }
-                Output::Disconnect => {
-                    if let Some(s) = self.stream.take() {
-                        let _ = s.shutdown(Shutdown::Both);
-                    }
-                }
-                Output::Connect => panic!("the session is passive and must not connect"),
-                Output::SetTimer(t, at) => {
-                    self.timers.insert(t, at);
-                }
-                Output::CancelTimer(t) => {
-                    self.timers.remove(&t);
-                }
-                Output::Established(_) => self.established_at = Some(Instant::now()),
-                Output::Down(r) => self.downs.push(r),
-                Output::Update(b) => self.updates.push(b),
-                Output::StateChange { .. }
-                | Output::OpenReceived { .. }
-                | Output::RouteRefresh(_) => {}
-            }
-        }
-    }
-
-    fn input(&mut self, i: Input<'_>) {
-        let r = self.session.handle(Instant::now(), i);
-        self.apply(r);
-    }
-
-    /// Run the I/O loop until `done` says so or `limit` passes.
-    fn run(&mut self, limit: Duration, mut done: impl FnMut(&Driver) -> bool) {
-        let end = Instant::now() + limit;
-        let mut buf = vec![0u8; 65536];
-        while Instant::now() < end {
-            if done(self) {
-                return;
-            }
-            match self.listener.accept() {
-                Ok((s, _)) => {
-                    if self.stream.is_none() && self.session.state() == State::Active {
-                        s.set_read_timeout(Some(Duration::from_millis(20)))
-                            .expect("read timeout");
-                        s.set_nodelay(true).expect("nodelay");
-                        self.stream = Some(s);
-                        self.input(Input::TcpConnected(Direction::Inbound));
-                    } else {
-                        // Idle refuses; a second connection is not used here.
-                        let _ = s.shutdown(Shutdown::Both);
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                Err(e) => panic!("accept: {e}"),
-            }
-            if let Some(s) = &mut self.stream {
-                match s.read(&mut buf) {
-                    Ok(0) => {
-                        self.stream = None;
-                        self.input(Input::TcpConnectionFails);
-                    }
-                    Ok(n) => {
-                        let chunk = buf[..n].to_vec();
-                        self.input(Input::Received(&chunk));
-                    }
-                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                    Err(_) => {
-                        self.stream = None;
-                        self.input(Input::TcpConnectionFails);
-                    }
-                }
-            } else {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let now = Instant::now();
-            let due: Vec<Timer> = self
-                .timers
-                .iter()
-                .filter(|(_, at)| **at <= now)
-                .map(|(t, _)| *t)
-                .collect();
-            for t in due {
-                self.timers.remove(&t);
-                self.input(Input::TimerExpired(t));
-            }
-        }
-    }
-}
-
-impl Driver {
-    fn new(listener: TcpListener) -> Driver {
-        let mut cfg = Config::new(64500, Ipv4Addr::new(192, 0, 2, 1), 65001);
-        cfg.hold_time = 9;
-        Driver {
-            session: Session::new(cfg).expect("config"),
-            listener,
-            stream: None,
-            timers: BTreeMap::new(),
-            downs: Vec::new(),
-            updates: Vec::new(),
-            established_at: None,
-        }
-    }
-}
-
-/// A 127.x address pair unlikely to clash with other tests on the machine.
-fn addresses(test: u8) -> (Ipv4Addr, Ipv4Addr) {
-    let pid = std::process::id();
-    let b = 100 + (pid % 100) as u8;
-    let c = ((pid / 100) % 250) as u8;
-    (
-        Ipv4Addr::new(127, b, c, 1 + 2 * test),
-        Ipv4Addr::new(127, b, c, 2 + 2 * test),
-    )
-}
-
 #[test]
 fn bird_reaches_established_keeps_it_and_sees_our_cease() {
-    let (ours, theirs) = addresses(0);
+    let (ours, theirs) = addresses(0, 0);
     let listener = TcpListener::bind((ours, 0)).expect("bind 127.x listener");
-    listener.set_nonblocking(true).expect("nonblocking");
     let our_addr = listener.local_addr().expect("local addr");
     let dir = std::env::temp_dir().join(format!("bgp-session-bird-{}", std::process::id()));
     let bird = Bird::start(&dir, theirs, our_addr, "rs_client");
-    let mut d = Driver::new(listener);
+    let mut d = Driver::passive(listener);
     d.input(Input::ManualStart);
     d.run(Duration::from_secs(30), |d| {
         d.session.state() == State::Established
@@ -319,20 +154,7 @@ fn bird_reaches_established_keeps_it_and_sees_our_cease() {
     assert!(sent >= 3, "only {sent} keepalives to BIRD in 12 s");
 
     // BIRD's static route arrived and decodes with the negotiated context.
-    let ctx = d.session.decode_ctx();
-    let prefixes: Vec<String> = d
-        .updates
-        .iter()
-        .filter_map(|b| match Message::decode(b, &ctx) {
-            Ok(Message::Update(u)) => Some(
-                u.announced()
-                    .map(|n| n.prefix.to_string())
-                    .collect::<Vec<_>>(),
-            ),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let prefixes = d.announced();
     assert!(
         prefixes.iter().any(|p| p == "198.51.100.0/24"),
         "BIRD's route not received: {prefixes:?}"
@@ -380,13 +202,12 @@ fn bird_reaches_established_keeps_it_and_sees_our_cease() {
 /// reach Established.
 #[test]
 fn bird_with_wrong_role_gets_role_mismatch() {
-    let (ours, theirs) = addresses(1);
+    let (ours, theirs) = addresses(0, 1);
     let listener = TcpListener::bind((ours, 0)).expect("bind 127.x listener");
-    listener.set_nonblocking(true).expect("nonblocking");
     let our_addr = listener.local_addr().expect("local addr");
     let dir = std::env::temp_dir().join(format!("bgp-session-bird-role-{}", std::process::id()));
     let bird = Bird::start(&dir, theirs, our_addr, "peer");
-    let mut d = Driver::new(listener);
+    let mut d = Driver::passive(listener);
     d.input(Input::ManualStart);
     d.run(Duration::from_secs(30), |d| !d.downs.is_empty());
     assert!(d.established_at.is_none(), "must not reach Established");
