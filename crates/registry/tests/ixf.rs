@@ -129,7 +129,8 @@ fn a_broken_export_is_rejected_by_the_validator() {
     let cfg = example("caribix.toml");
     let good: Value = ixf::export(&cfg, "2026-11-23T08:00:00Z").unwrap();
     validate(&good.to_string()).expect("the unbroken export validates");
-    let breakages: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Breaker = Box<dyn Fn(&mut Value)>;
+    let breakages: Vec<(&str, Breaker)> = vec![
         (
             "no member_list",
             Box::new(|v| {
