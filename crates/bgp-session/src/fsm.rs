@@ -88,8 +88,6 @@ pub struct Session {
     /// Negotiated hold time (non-zero), and when the HoldTimer was last
     /// restarted, for the lazy restart.
     hold: Option<(Duration, Instant)>,
-    /// Failures since the last Established session, for damping.
-    failures: u32,
     stats: Stats,
 }
 
@@ -109,7 +107,6 @@ impl Session {
             negotiated: None,
             timers: [None; 5],
             hold: None,
-            failures: 0,
             stats: Stats::default(),
         })
     }
@@ -195,7 +192,7 @@ impl Session {
                 if self.state == State::Idle {
                     if input == Input::ManualStart {
                         // An operator's start forgives earlier failures.
-                        self.failures = 0;
+                        self.stats.consecutive_failures = 0;
                     }
                     self.admin_up = true;
                     self.start(now, out);
@@ -371,15 +368,16 @@ impl Session {
         self.stats.last_error = Some((now, reason.clone()));
         out.push(Output::Down(reason));
         if self.admin_up {
+            let prior = self.stats.consecutive_failures;
+            self.stats.consecutive_failures = prior.saturating_add(1);
             if let Some(base) = self.cfg.restart_delay {
                 let delay = if self.cfg.damp_restarts {
-                    let factor = 1u32 << self.failures.min(16);
+                    let factor = 1u32 << prior.min(16);
                     base.saturating_mul(factor)
                         .min(self.cfg.restart_delay_max.max(base))
                 } else {
                     base
                 };
-                self.failures = self.failures.saturating_add(1);
                 self.set_timer(Timer::IdleHold, now + delay, out);
             }
         }
@@ -679,7 +677,7 @@ impl Session {
                 if let Some(h) = &mut self.hold {
                     h.1 = now;
                 }
-                self.failures = 0;
+                self.stats.consecutive_failures = 0;
                 self.goto(now, State::Established, out);
                 if let Some(n) = &self.negotiated {
                     out.push(Output::Established(Box::new(n.clone())));

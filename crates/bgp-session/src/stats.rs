@@ -55,9 +55,14 @@ pub struct Stats {
     pub established_since: Option<Instant>,
     /// How many times the session became Established.
     pub established_count: u64,
-    /// ConnectRetryCounter (RFC 4271 §8): consecutive failures since the
-    /// last Established session or manual stop.
+    /// ConnectRetryCounter (RFC 4271 §8.2.2): zeroed by every start and
+    /// by a manual stop, incremented by most failures.
     pub connect_retry_counter: u32,
+    /// Times the session went down, other than by a manual stop, since it
+    /// was last Established or manually started; drives the damping of
+    /// automatic restarts (RFC 4271 §8.1.1 DampPeerOscillations) and tells
+    /// the looking glass that a peer is flapping.
+    pub consecutive_failures: u32,
     /// ROUTE-REFRESH messages ignored (capability not negotiated, family
     /// not negotiated, or unknown subtype; RFC 2918 §4, RFC 7313 §5).
     pub route_refresh_ignored: u64,

@@ -365,6 +365,13 @@ fn run(script: &str) -> String {
         for o in &outputs {
             rewritten.push_str("  ");
             rewritten.push_str(&describe(o, now));
+            if matches!(o, Output::Down(_)) {
+                // The ConnectRetryCounter after the step (RFC 4271 §8) and the
+                // failures that drive damping.
+                let st = s.stats();
+                let (c, f) = (st.connect_retry_counter, st.consecutive_failures);
+                rewritten.push_str(&format!(" [counter {c}, failures {f}]"));
+            }
             rewritten.push('\n');
         }
     }
