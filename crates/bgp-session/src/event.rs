@@ -126,7 +126,11 @@ pub enum Input<'a> {
     },
     /// A timer the session armed has expired (events 9 to 13).
     TimerExpired(Timer),
-    /// The TCP connection is up (events 16 and 17).
+    /// The TCP connection is up (events 16 and 17). In Connect or Active
+    /// the session takes it; in Idle it asks for it to be closed
+    /// ([`Output::Disconnect`]); in later states it is ignored, because a
+    /// second connection to the same peer needs a `Session` of its own
+    /// (see [`crate::collision`]).
     TcpConnected(Direction),
     /// The TCP connection failed, or the peer closed it (event 18).
     TcpConnectionFails,
