@@ -196,23 +196,22 @@ fn pmacct_sfprobe_sflow_v5_matches_the_pcap_within_sampling_error() {
     // Scaled totals per pair within 4 sigma of the binomial sampling error.
     let expected = plan::pair_totals(true);
     let got_pairs = pairs(&c);
-    let p = 1.0 / RATE as f64;
+    let sigmas = plan::pair_sigma(true, RATE);
     for ((s, d), (n, bytes)) in &expected {
         let (gp, gb) = got_pairs.get(&(*s, *d)).copied().unwrap_or((0, 0));
-        let sigma = RATE as f64 * (*n as f64 * p * (1.0 - p)).sqrt();
-        let tol = 4.0 * sigma;
+        let (sp, sb) = sigmas[&(*s, *d)];
+        let (tol, btol) = (4.0 * sp, 4.0 * sb);
         eprintln!(
-            "sFlow AS{s}->AS{d}: sent {n} pkts {bytes} B, estimated {gp} pkts {gb} B ({} samples), 4 sigma = {tol:.0} pkts",
+            "sFlow AS{s}->AS{d}: sent {n} pkts {bytes} B, estimated {gp} pkts {gb} B ({} samples), 4 sigma = {tol:.0} pkts, {btol:.0} B",
             samples_per_pair.get(&(*s, *d)).unwrap_or(&0)
         );
         assert!(
             (gp as f64 - *n as f64).abs() <= tol,
             "AS{s}->AS{d} packets {gp} vs {n} (tolerance {tol:.0})"
         );
-        let btol = tol * (*bytes as f64 / *n as f64);
         assert!(
             (gb as f64 - *bytes as f64).abs() <= btol,
-            "AS{s}->AS{d} bytes {gb} vs {bytes}"
+            "AS{s}->AS{d} bytes {gb} vs {bytes} (tolerance {btol:.0})"
         );
     }
     assert_eq!(
@@ -221,6 +220,7 @@ fn pmacct_sfprobe_sflow_v5_matches_the_pcap_within_sampling_error() {
     );
     let n = plan::total_packets();
     let est: u64 = got_pairs.values().map(|v| v.0).sum();
+    let p = 1.0 / RATE as f64;
     let tol = 4.0 * RATE as f64 * (n as f64 * p * (1.0 - p)).sqrt();
     eprintln!("sFlow total: sent {n} pkts, estimated {est}, 4 sigma = {tol:.0}");
     assert!(
@@ -491,4 +491,79 @@ fn softflowd_ipfix_matches_the_pcap_exactly() {
         "softflowd IPFIX",
         &dir,
     );
+}
+
+/// Sampled NetFlow v9 / IPFIX from pmacct: the rate arrives in options data
+/// (sampler ID, FLOW_SAMPLER_RANDOM_INTERVAL) and data records name their
+/// sampler; totals must match the pcap within the binomial sampling error.
+fn check_sampled(got: &[Vec<u8>], ipfix_version: bool, name: &str, rate: u64) {
+    assert!(!got.is_empty(), "{name} sent nothing");
+    let mut c = Collector::new(plan::members(true, false));
+    let mut dec = Decoder::new(DecoderConfig::default());
+    for d in got {
+        let (r, recs) = if ipfix_version {
+            (c.ingest_ipfix(LOCAL, d, now()), dec.ipfix(LOCAL, d, now()))
+        } else {
+            (
+                c.ingest_netflow9(LOCAL, d, now()),
+                dec.netflow9(LOCAL, d, now()),
+            )
+        };
+        r.unwrap_or_else(|e| panic!("{name} datagram rejected: {e}"));
+        for rec in recs.expect("decodes").records {
+            assert_eq!(
+                u64::from(rec.sampling_rate),
+                rate,
+                "{name}: rate from the options data"
+            );
+        }
+    }
+    let k = c.counters().clone();
+    assert_eq!(k.total_decode_errors(), 0);
+    assert_eq!(k.template_misses, 0);
+    assert!(
+        k.options_records >= 1,
+        "{name}: sampling options data received"
+    );
+    let expected = plan::pair_totals(false);
+    let got_pairs = pairs(&c);
+    let sigmas = plan::pair_sigma(false, rate);
+    for ((s, d), (n, bytes)) in &expected {
+        let (gp, gb) = got_pairs.get(&(*s, *d)).copied().unwrap_or((0, 0));
+        let (sp, sb) = sigmas[&(*s, *d)];
+        let (tol, btol) = (4.0 * sp, 4.0 * sb);
+        eprintln!("{name} AS{s}->AS{d}: sent {n} pkts {bytes} B, estimated {gp} pkts {gb} B, 4 sigma = {tol:.0} pkts, {btol:.0} B");
+        assert!(
+            (gp as f64 - *n as f64).abs() <= tol,
+            "{name} AS{s}->AS{d} packets {gp} vs {n}"
+        );
+        assert!(
+            (gb as f64 - *bytes as f64).abs() <= btol,
+            "{name} AS{s}->AS{d} bytes {gb} vs {bytes}"
+        );
+    }
+}
+
+#[test]
+fn pmacct_nfprobe_sampled_netflow_v9_is_scaled_by_options_data() {
+    let dir = TempDir::new("nfprobe9s");
+    let got = pmacctd(
+        &dir,
+        "nfprobe9s",
+        "plugins: nfprobe\nnfprobe_receiver: 127.0.0.1:PORT\nnfprobe_version: 9\nsampling_rate: 10\n\
+         aggregate: src_mac, dst_mac, vlan, src_host, dst_host, src_port, dst_port, proto, tos\n",
+    );
+    check_sampled(&got, false, "pmacct nfprobe v9 1:10", 10);
+}
+
+#[test]
+fn pmacct_nfprobe_sampled_ipfix_is_scaled_by_options_data() {
+    let dir = TempDir::new("nfprobe10s");
+    let got = pmacctd(
+        &dir,
+        "nfprobe10s",
+        "plugins: nfprobe\nnfprobe_receiver: 127.0.0.1:PORT\nnfprobe_version: 10\nsampling_rate: 10\n\
+         aggregate: src_mac, dst_mac, vlan, src_host, dst_host, src_port, dst_port, proto, tos\n",
+    );
+    check_sampled(&got, true, "pmacct nfprobe IPFIX 1:10", 10);
 }

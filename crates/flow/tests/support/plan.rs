@@ -191,3 +191,27 @@ pub fn pair_totals(l2: bool) -> BTreeMap<(Asn, Asn), (u64, u64)> {
 pub fn total_packets() -> u64 {
     flows().iter().map(|f| f.packets).sum()
 }
+
+/// Standard deviations of the (packets, octets) estimates per pair under
+/// independent 1-in-`rate` sampling: each packet of a flow of `s` octets is
+/// taken with p = 1/rate and counts `rate` packets and `rate * s` octets, so
+/// var = rate² · n·p·(1−p) (· s² for octets), summed over the pair's flows.
+pub fn pair_sigma(l2: bool, rate: u64) -> BTreeMap<(Asn, Asn), (f64, f64)> {
+    let r = rate as f64;
+    let p = 1.0 / r;
+    let mut var: BTreeMap<(Asn, Asn), (f64, f64)> = BTreeMap::new();
+    for f in flows() {
+        let s = if l2 {
+            f.frame_len as f64
+        } else {
+            f.ip_len() as f64
+        };
+        let v = r * r * f.packets as f64 * p * (1.0 - p);
+        let e = var.entry((f.src, f.dst)).or_insert((0.0, 0.0));
+        e.0 += v;
+        e.1 += v * s * s;
+    }
+    var.into_iter()
+        .map(|(k, (a, b))| (k, (a.sqrt(), b.sqrt())))
+        .collect()
+}
