@@ -104,7 +104,7 @@ fn unknown_member_key() {
         &with(&format!("{MEMBER}ipv4 = [\"192.0.2.11\"]\nmd5 = \"x\"\n")),
         22,
         1,
-        "unknown field `md5`",
+        "unknown key `md5`",
     );
 }
 
@@ -116,7 +116,7 @@ fn unknown_key_in_inline_table() {
         )),
         22,
         12,
-        "unknown field `max_path`",
+        "unknown key `max_path`",
     );
 }
 
@@ -696,7 +696,7 @@ fn all_errors_are_collected_not_just_the_first() {
     expect(&d, Severity::Error, 18, 7, "AS 0");
     expect(&d, Severity::Error, 20, 9, "192.0.2.999");
     expect(&d, Severity::Error, 21, 9, "`zz` is not a MAC address");
-    expect(&d, Severity::Error, 24, 1, "unknown field `asnn`");
+    expect(&d, Severity::Error, 24, 1, "unknown key `asnn`");
     // Sorted by position in the file.
     let lines: Vec<usize> = found(&d).iter().map(|f| f.1).collect();
     let mut sorted = lines.clone();
@@ -741,4 +741,25 @@ fn garbage_never_panics() {
         assert!(d.has_errors(), "{s:?} should not be accepted");
         let _ = d.render();
     }
+}
+
+#[test]
+fn unknown_keys_get_a_did_you_mean() {
+    let d = check(&with(
+        "[[member]]\nasnn = 64501\nname = \"M\"\nipv4 = [\"192.0.2.11\"]\n\n[polcy]\n",
+    ));
+    expect(
+        &d,
+        Severity::Error,
+        18,
+        1,
+        "in [[member]]: unknown key `asnn`",
+    );
+    expect(&d, Severity::Error, 22, 2, "unknown top-level key `polcy`");
+    let r = d.render();
+    assert!(
+        r.contains("help: did you mean `asn`? The keys of [[member]] are: asn, name,"),
+        "{r}"
+    );
+    assert!(r.contains("help: did you mean `policy`?"), "{r}");
 }

@@ -65,15 +65,25 @@ impl V {
         match T::deserialize(ValueDeserializer::from(v)) {
             Ok(t) => Some(t),
             Err(e) => {
-                let msg = e.message().trim_end().to_owned();
-                let help = if msg.starts_with("unknown field") {
-                    "remove this key or correct its spelling (see examples/caribix.toml)"
+                let mut msg = e.message().trim_end().to_owned();
+                let help = if let Some((field, known)) = unknown_field(&msg) {
+                    msg = format!("unknown key `{field}`");
+                    match closest(&field, &known) {
+                        Some(k) => format!(
+                            "did you mean `{k}`? The keys of {what} are: {}",
+                            known.join(", ")
+                        ),
+                        None => format!(
+                            "remove it or correct its spelling; the keys of {what} are: {}",
+                            known.join(", ")
+                        ),
+                    }
                 } else if msg.starts_with("missing field") {
-                    "add the missing key to this table"
+                    "add the missing key to this table".to_owned()
                 } else if msg.starts_with("invalid type") {
-                    "write the value with the expected type"
+                    "write the value with the expected type".to_owned()
                 } else {
-                    "see examples/caribix.toml for the expected form"
+                    "see examples/caribix.toml for the expected form".to_owned()
                 };
                 let span = e.span().unwrap_or(whole);
                 self.err(span, format!("in {what}: {msg}"), help);
@@ -308,6 +318,48 @@ impl V {
     }
 }
 
+/// Splits serde's "unknown field `x`, expected one of `a`, `b`" into the
+/// field and the known keys.
+fn unknown_field(msg: &str) -> Option<(String, Vec<String>)> {
+    let rest = msg.strip_prefix("unknown field `")?;
+    let (field, rest) = rest.split_once('`')?;
+    let known = rest
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
+    Some((field.to_owned(), known))
+}
+
+/// Edit distance (Levenshtein), for "did you mean" suggestions.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
+            let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
+            let ins = cur.get(j).copied().unwrap_or(0) + 1;
+            cur.push(sub.min(del).min(ins));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
+}
+
+/// The known key closest to `field`, if it is close enough to be a typo.
+fn closest<'a>(field: &str, known: &'a [String]) -> Option<&'a str> {
+    let limit = (field.chars().count() / 3).max(1);
+    known
+        .iter()
+        .map(|k| (distance(field, k), k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.as_str())
+}
+
 /// Everything parsed from the top level, before meaning is checked.
 #[derive(Default)]
 struct RawDoc {
@@ -387,11 +439,15 @@ fn read_top(v: &mut V, src: &str) -> Option<RawDoc> {
                 }
             }
             other => {
-                v.err(
-                    key.span(),
-                    format!("unknown top-level key `{other}`"),
-                    format!("the top-level tables are: {}", TOP_KEYS.join(", ")),
-                );
+                let known: Vec<String> = TOP_KEYS.iter().map(|k| (*k).to_owned()).collect();
+                let help = match closest(other, &known) {
+                    Some(k) => format!(
+                        "did you mean `{k}`? The top-level tables are: {}",
+                        TOP_KEYS.join(", ")
+                    ),
+                    None => format!("the top-level tables are: {}", TOP_KEYS.join(", ")),
+                };
+                v.err(key.span(), format!("unknown top-level key `{other}`"), help);
             }
         }
     }
@@ -1077,4 +1133,30 @@ pub(crate) fn validate(path: &Path, src: &str) -> (Option<Config>, Diagnostics) 
         warnings: Some(warnings),
     };
     (Some(config), v.d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(distance("asnn", "asn"), 1);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("kitten", "sitting"), 3);
+        let known: Vec<String> = ["asn", "name", "max_prefix", "macs"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(closest("asnn", &known), Some("asn"));
+        assert_eq!(closest("max_prefixes", &known), Some("max_prefix"));
+        assert_eq!(closest("colour", &known), None);
+        let (f, k) = unknown_field("unknown field `md5`, expected one of `asn`, `name`").unwrap();
+        assert_eq!(
+            (f.as_str(), k),
+            ("md5", vec!["asn".to_owned(), "name".to_owned()])
+        );
+        let (f, k) = unknown_field("unknown field `x`, expected `min`").unwrap();
+        assert_eq!((f.as_str(), k), ("x", vec!["min".to_owned()]));
+    }
 }
