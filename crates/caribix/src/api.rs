@@ -19,7 +19,7 @@ use routeserver::{InRoute, PeerCounts};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use crate::daemon::{Handle, PeerSpec, Query};
+use crate::daemon::{Handle, PeerSpec};
 
 /// Route counts of a neighbor.
 #[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
@@ -198,14 +198,31 @@ fn unavailable() -> Response {
         .into_response()
 }
 
-async fn neighbors(State(h): State<Handle>) -> Response {
+/// Run `f` on the route server core and wait for its answer.
+pub(crate) async fn ask<T: Send + 'static>(
+    h: &Handle,
+    f: impl FnOnce(&crate::daemon::CoreView<'_>) -> T + Send + 'static,
+) -> Option<T> {
     let (tx, rx) = oneshot::channel();
-    if !h.query(Query::Neighbors(tx)) {
-        return unavailable();
+    if !h.run(move |v| {
+        let _ = tx.send(f(v));
+    }) {
+        return None;
     }
-    match rx.await {
-        Ok(v) => Json(serde_json::json!({ "neighbors": v })).into_response(),
-        Err(_) => unavailable(),
+    rx.await.ok()
+}
+
+async fn neighbors(State(h): State<Handle>) -> Response {
+    let v = ask(&h, |v| {
+        v.sessions()
+            .into_iter()
+            .map(|(id, spec, st)| neighbor(spec, st, v.rs.counts(id)))
+            .collect::<Vec<_>>()
+    })
+    .await;
+    match v {
+        Some(v) => Json(serde_json::json!({ "neighbors": v })).into_response(),
+        None => unavailable(),
     }
 }
 
@@ -214,22 +231,28 @@ async fn routes(
     Path(id): Path<String>,
     QueryParams(p): QueryParams<RoutesParams>,
 ) -> Response {
-    let (tx, rx) = oneshot::channel();
-    if !h.query(Query::Routes {
-        id: id.clone(),
-        filtered: p.filtered,
-        reply: tx,
-    }) {
-        return unavailable();
-    }
-    match rx.await {
-        Ok(Some(v)) => Json(serde_json::json!({ "routes": v })).into_response(),
-        Ok(None) => (
+    let wanted = id.clone();
+    let filtered = p.filtered;
+    let v = ask(&h, move |v| {
+        let (pid, _, _) = v.session(&wanted)?;
+        Some(
+            v.rs.rib()
+                .routes_from(pid)
+                .into_iter()
+                .filter(|(_, r)| filtered.is_none_or(|f| f == (r.reject != 0)))
+                .map(|(n, r)| route(n.prefix, r, v.now))
+                .collect::<Vec<_>>(),
+        )
+    })
+    .await;
+    match v {
+        Some(Some(v)) => Json(serde_json::json!({ "routes": v })).into_response(),
+        Some(None) => (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({"error": format!("no neighbor {id}")})),
         )
             .into_response(),
-        Err(_) => unavailable(),
+        None => unavailable(),
     }
 }
 
@@ -238,7 +261,8 @@ pub(crate) fn router(h: Handle) -> Router {
     Router::new()
         .route("/api/v1/neighbors", get(neighbors))
         .route("/api/v1/neighbors/{id}/routes", get(routes))
-        .with_state(h)
+        .with_state(h.clone())
+        .merge(crate::birdwatcher::router(h))
 }
 
 /// Serve the API on `addr`; returns the bound address.

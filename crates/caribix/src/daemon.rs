@@ -20,9 +20,9 @@ use bgp_session::Session;
 use bgp_wire::DecodeCtx;
 use routeserver::{AcceptAll, MemberInfo, PeerId, RouteServer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use crate::api::{self, NeighborJson, RouteJson};
+use crate::api;
 
 /// Flush no more to a member with this many bytes queued and unwritten.
 const MAX_OUTSTANDING: u64 = 512 * 1024;
@@ -61,20 +61,53 @@ pub(crate) struct RsSpec {
     pub peers: Vec<PeerSpec>,
 }
 
-/// A question from the web API.
-#[derive(Debug)]
-pub(crate) enum Query {
-    Neighbors(oneshot::Sender<Vec<NeighborJson>>),
-    Routes {
-        id: String,
-        filtered: Option<bool>,
-        reply: oneshot::Sender<Option<Vec<RouteJson>>>,
-    },
+/// Work the web API runs inside the core task, with read-only access.
+pub(crate) type Job = Box<dyn FnOnce(&CoreView<'_>) + Send>;
+
+/// What the web API may read: the route server and the sessions.
+pub(crate) struct CoreView<'a> {
+    /// The route server.
+    pub rs: &'a RouteServer<AcceptAll>,
+    peers: &'a HashMap<PeerId, PeerRuntime>,
+    /// Seconds since the core started (the clock of route ages).
+    pub now: u32,
+    /// Wall-clock time the core started.
+    pub started_wall: std::time::SystemTime,
+    /// The route server's name, AS and router id.
+    pub rs_spec: &'a RsInfo,
+}
+
+/// Identity of a route server instance.
+#[derive(Debug, Clone)]
+pub(crate) struct RsInfo {
+    pub name: String,
+    pub asn: u32,
+    pub router_id: std::net::Ipv4Addr,
+}
+
+impl CoreView<'_> {
+    /// Every session with its spec and status, in a stable order.
+    pub(crate) fn sessions(&self) -> Vec<(PeerId, &PeerSpec, &SharedStatus)> {
+        let mut v: Vec<_> = self
+            .peers
+            .iter()
+            .map(|(id, p)| (*id, &p.spec, &p.status))
+            .collect();
+        v.sort_by_key(|(_, s, _)| (s.asn, s.addr));
+        v
+    }
+
+    /// The session with API id `id`.
+    pub(crate) fn session(&self, id: &str) -> Option<(PeerId, &PeerSpec, &SharedStatus)> {
+        self.sessions()
+            .into_iter()
+            .find(|(_, s, _)| api::neighbor_id(s.asn, s.addr) == id)
+    }
 }
 
 enum CoreMsg {
     Event(PeerId, Event),
-    Query(Query),
+    Job(Job),
 }
 
 struct PeerRuntime {
@@ -88,15 +121,15 @@ struct PeerRuntime {
 /// A running route server.
 #[derive(Debug, Clone)]
 pub(crate) struct Handle {
-    queries: mpsc::UnboundedSender<Query>,
+    jobs: mpsc::UnboundedSender<Job>,
     /// Addresses actually bound (port 0 resolved).
     pub listening: Vec<SocketAddr>,
 }
 
 impl Handle {
-    /// Ask the core a question.
-    pub(crate) fn query(&self, q: Query) -> bool {
-        self.queries.send(q).is_ok()
+    /// Run `job` on the core; false when the core is gone.
+    pub(crate) fn run(&self, job: impl FnOnce(&CoreView<'_>) + Send + 'static) -> bool {
+        self.jobs.send(Box::new(job)).is_ok()
     }
 }
 
@@ -181,16 +214,22 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
             }
         });
     }
-    let (q_tx, mut q_rx) = mpsc::unbounded_channel::<Query>();
+    let (q_tx, mut q_rx) = mpsc::unbounded_channel::<Job>();
     let qfwd = core_tx.clone();
     tokio::spawn(async move {
         while let Some(q) = q_rx.recv().await {
-            if qfwd.send(CoreMsg::Query(q)).is_err() {
+            if qfwd.send(CoreMsg::Job(q)).is_err() {
                 break;
             }
         }
     });
     let started = Instant::now();
+    let started_wall = std::time::SystemTime::now();
+    let info = RsInfo {
+        name: spec.name.clone(),
+        asn: spec.asn,
+        router_id: spec.router_id,
+    };
     let rs_name = spec.name.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(50));
@@ -198,12 +237,12 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
             tokio::select! {
                 msg = core_rx.recv() => {
                     let Some(msg) = msg else { return };
-                    handle(&mut rs, &mut peers, msg, started, &rs_name);
+                    handle(&mut rs, &mut peers, msg, (started, started_wall, &info), &rs_name);
                     // Take what else is waiting before flushing, so bursts
                     // are coalesced.
                     for _ in 0..1000 {
                         match core_rx.try_recv() {
-                            Ok(m) => handle(&mut rs, &mut peers, m, started, &rs_name),
+                            Ok(m) => handle(&mut rs, &mut peers, m, (started, started_wall, &info), &rs_name),
                             Err(_) => break,
                         }
                     }
@@ -214,7 +253,7 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
         }
     });
     Ok(Handle {
-        queries: q_tx,
+        jobs: q_tx,
         listening,
     })
 }
@@ -227,9 +266,10 @@ fn handle(
     rs: &mut RouteServer<AcceptAll>,
     peers: &mut HashMap<PeerId, PeerRuntime>,
     msg: CoreMsg,
-    started: Instant,
+    clock: (Instant, std::time::SystemTime, &RsInfo),
     rs_name: &str,
 ) {
+    let (started, started_wall, info) = clock;
     let now = started.elapsed().as_secs() as u32;
     match msg {
         CoreMsg::Event(id, ev) => {
@@ -263,7 +303,13 @@ fn handle(
                 }
             }
         }
-        CoreMsg::Query(q) => answer(rs, peers, q, now),
+        CoreMsg::Job(job) => job(&CoreView {
+            rs,
+            peers,
+            now,
+            started_wall,
+            rs_spec: info,
+        }),
     }
 }
 
@@ -284,37 +330,6 @@ fn flush(rs: &mut RouteServer<AcceptAll>, peers: &mut HashMap<PeerId, PeerRuntim
             if !more {
                 break;
             }
-        }
-    }
-}
-
-fn answer(rs: &RouteServer<AcceptAll>, peers: &HashMap<PeerId, PeerRuntime>, q: Query, now: u32) {
-    match q {
-        Query::Neighbors(reply) => {
-            let mut v: Vec<NeighborJson> = peers
-                .iter()
-                .map(|(id, p)| api::neighbor(&p.spec, &p.status, rs.counts(*id)))
-                .collect();
-            v.sort_by(|a, b| a.id.cmp(&b.id));
-            let _ = reply.send(v);
-        }
-        Query::Routes {
-            id,
-            filtered,
-            reply,
-        } => {
-            let found = peers
-                .iter()
-                .find(|(_, p)| api::neighbor_id(p.spec.asn, p.spec.addr) == id);
-            let routes = found.map(|(pid, _)| {
-                rs.rib()
-                    .routes_from(*pid)
-                    .into_iter()
-                    .filter(|(_, r)| filtered.is_none_or(|f| f == (r.reject != 0)))
-                    .map(|(n, r)| api::route(n.prefix, r, now))
-                    .collect()
-            });
-            let _ = reply.send(routes);
         }
     }
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod api;
+mod birdwatcher;
 mod check;
 mod daemon;
 mod demo;

@@ -58,6 +58,9 @@ pub struct PeerCounts {
     pub filtered: usize,
     /// Routes currently exported to the member.
     pub exported: usize,
+    /// Routes accepted per family (`Family::index`): what max-prefix
+    /// limits count.
+    pub accepted_by_family: [usize; 2],
 }
 
 #[derive(Debug)]
@@ -85,6 +88,7 @@ pub(crate) struct Peer {
     ctx: EncodeCtx,
     adj_in: HashMap<(u32, u32), InRoute>,
     accepted: usize,
+    accepted_by_family: [usize; 2],
     filtered: usize,
     sent: BitSet,
     exported: usize,
@@ -129,6 +133,7 @@ impl Rib {
             ctx: EncodeCtx::default(),
             adj_in: HashMap::new(),
             accepted: 0,
+            accepted_by_family: [0; 2],
             filtered: 0,
             sent: BitSet::default(),
             exported: 0,
@@ -255,16 +260,19 @@ impl Rib {
             reject,
             since: now,
         };
+        let fam = nlri.prefix.family().index();
         let old = p.adj_in.insert((pid, nlri.path_id), route);
         if let Some(o) = &old {
             if o.reject == 0 {
                 p.accepted -= 1;
+                p.accepted_by_family[fam] -= 1;
             } else {
                 p.filtered -= 1;
             }
         }
         if reject == 0 {
             p.accepted += 1;
+            p.accepted_by_family[fam] += 1;
         } else {
             p.filtered += 1;
         }
@@ -303,12 +311,14 @@ impl Rib {
             return;
         }
         self.snapshot(pid);
+        let fam = self.entries[pid as usize].prefix.family().index();
         let Some(p) = self.peer_mut(id) else { return };
         let Some(old) = p.adj_in.remove(&(pid, path_id)) else {
             return;
         };
         if old.reject == 0 {
             p.accepted -= 1;
+            p.accepted_by_family[fam] -= 1;
             self.entries[pid as usize]
                 .cands
                 .retain(|c| !(c.peer == id.0 && c.path_id == path_id));
@@ -515,6 +525,7 @@ impl Rib {
                 accepted: p.accepted,
                 filtered: p.filtered,
                 exported: p.exported,
+                accepted_by_family: p.accepted_by_family,
             })
     }
 
@@ -554,6 +565,53 @@ impl Rib {
             }
         }
         v.sort_by_key(|(p, _, _)| *p);
+        v
+    }
+
+    /// Routes kept from member `id` by export controls: per prefix, the best
+    /// candidate from another AS that its controls do not allow to the
+    /// member, when it ranks above what the member receives (or the member
+    /// receives nothing). This is the looking glass's "not exported" list.
+    pub fn not_exported_to(&self, id: PeerId) -> Vec<(Prefix, PeerId, Arc<RouteAttrs>)> {
+        let Some(member) = self.peer(id) else {
+            return Vec::new();
+        };
+        let mut v = Vec::new();
+        for entry in &self.entries {
+            if !member.families.contains(entry.prefix.family()) {
+                continue;
+            }
+            for c in &entry.cands {
+                let Some(src) = self.peers.get(c.peer as usize).and_then(Option::as_ref) else {
+                    continue;
+                };
+                if src.asn == member.asn {
+                    continue;
+                }
+                if !c.attrs.export.allows(member.asn) {
+                    v.push((entry.prefix, PeerId(c.peer), c.attrs.clone()));
+                }
+                // The first candidate from another AS decides: either it is
+                // exported, or it is the best one kept back.
+                break;
+            }
+        }
+        v
+    }
+
+    /// Every accepted (`filtered` false) or rejected (`filtered` true) route
+    /// of every member: (prefix, member, route).
+    pub fn all_routes(&self, filtered: bool) -> Vec<(Prefix, PeerId, &InRoute)> {
+        let mut v = Vec::new();
+        for (i, p) in self.peers.iter().enumerate() {
+            let Some(p) = p else { continue };
+            for (&(pid, _), r) in &p.adj_in {
+                if (r.reject != 0) == filtered {
+                    v.push((self.entries[pid as usize].prefix, PeerId(i as u32), r));
+                }
+            }
+        }
+        v.sort_by_key(|(p, id, _)| (*p, *id));
         v
     }
 
