@@ -132,30 +132,40 @@ impl Iterator for NlriIter<'_> {
         };
         let (&len, rest) = rest.split_first()?;
         let nbytes = usize::from(len).div_ceil(8);
-        let (bytes, rest) = rest.split_at_checked(nbytes)?;
-        self.raw = rest;
+        let (bytes, tail) = rest.split_at_checked(nbytes)?;
+        self.raw = tail;
+        // The mask clears every bit past the prefix length, so when the
+        // field goes on for a full address width we can read a fixed-size
+        // word (no variable-length copy): whatever follows the prefix's own
+        // octets is masked away. Near the end of the field, copy instead.
         let prefix = match self.family {
             Family::Ipv4Unicast => {
-                let mut b = [0u8; 4];
-                b[..nbytes.min(4)].copy_from_slice(&bytes[..nbytes.min(4)]);
-                let len = len.min(32);
-                let mask = if len == 0 {
-                    0
-                } else {
-                    u32::MAX << (32 - u32::from(len))
+                let word = match rest.first_chunk::<4>() {
+                    Some(w) => *w,
+                    None => {
+                        let mut b = [0u8; 4];
+                        let n = nbytes.min(4);
+                        b[..n].copy_from_slice(&bytes[..n]);
+                        b
+                    }
                 };
-                Prefix::V4(u32::from_be_bytes(b) & mask, len)
+                let len = len.min(32);
+                let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+                Prefix::V4(u32::from_be_bytes(word) & mask, len)
             }
             Family::Ipv6Unicast => {
-                let mut b = [0u8; 16];
-                b[..nbytes.min(16)].copy_from_slice(&bytes[..nbytes.min(16)]);
-                let len = len.min(128);
-                let mask = if len == 0 {
-                    0
-                } else {
-                    u128::MAX << (128 - u32::from(len))
+                let word = match rest.first_chunk::<16>() {
+                    Some(w) => *w,
+                    None => {
+                        let mut b = [0u8; 16];
+                        let n = nbytes.min(16);
+                        b[..n].copy_from_slice(&bytes[..n]);
+                        b
+                    }
                 };
-                Prefix::V6(u128::from_be_bytes(b) & mask, len)
+                let len = len.min(128);
+                let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+                Prefix::V6(u128::from_be_bytes(word) & mask, len)
             }
         };
         Some(Nlri { prefix, path_id })
