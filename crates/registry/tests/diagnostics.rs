@@ -763,3 +763,37 @@ fn unknown_keys_get_a_did_you_mean() {
     );
     assert!(r.contains("help: did you mean `policy`?"), "{r}");
 }
+
+#[test]
+fn every_unknown_key_of_a_table_is_reported_and_the_rest_still_checked() {
+    let d = check(&with(&format!(
+        "{MEMBER}ipv4 = [\"198.51.100.7\"]\nmd5 = \"x\"\npolicy = {{ max_path = 3, check_irr = false }}\ncolour = \"blue\"\n"
+    )));
+    expect(&d, Severity::Error, 22, 1, "unknown key `md5`");
+    expect(&d, Severity::Error, 23, 12, "unknown key `max_path`");
+    expect(&d, Severity::Error, 24, 1, "unknown key `colour`");
+    // The table was still checked once its unknown keys were set aside.
+    expect(
+        &d,
+        Severity::Error,
+        21,
+        9,
+        "198.51.100.7 is outside every IPv4 peering LAN",
+    );
+    assert_eq!(d.error_count(), 4, "{}", d.render());
+}
+
+#[test]
+fn no_route_server_is_a_warning() {
+    let src = with(&format!("{MEMBER}ipv4 = [\"192.0.2.11\"]\n"));
+    let start = src.find("[route_server]").unwrap();
+    let end = src.find("[[member]]").unwrap();
+    let src = format!("{}{}", &src[..start], &src[end..]);
+    let d = check(&src);
+    assert_eq!(d.error_count(), 0, "{}", d.render());
+    assert!(
+        d.render().contains("warning: IXP GPIX has no route server, but 1 member(s) have route_server = true\n  --> t.toml\n"),
+        "{}",
+        d.render()
+    );
+}

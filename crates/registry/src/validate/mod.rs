@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use bgp_wire::Prefix;
 use serde::de::DeserializeOwned;
-use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::de::{DeArray, DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
 use crate::diag::{Diagnostic, Diagnostics};
@@ -60,36 +60,56 @@ impl V {
             .push(Diagnostic::warning(Some(span), msg).with_help(help));
     }
 
+    /// Deserialises one table. An unknown key is reported, removed, and the
+    /// table tried again, so that every misspelt key is reported and the
+    /// rest of the table is still checked; any other shape error (wrong
+    /// type, missing key) is reported and ends the table.
     fn de<T: DeserializeOwned>(&mut self, v: Spanned<DeValue<'_>>, what: &str) -> Option<T> {
         let whole = v.span();
-        match T::deserialize(ValueDeserializer::from(v)) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                let mut msg = e.message().trim_end().to_owned();
-                let help = if let Some((field, known)) = unknown_field(&msg) {
-                    msg = format!("unknown key `{field}`");
-                    match closest(&field, &known) {
-                        Some(k) => format!(
-                            "did you mean `{k}`? The keys of {what} are: {}",
-                            known.join(", ")
-                        ),
-                        None => format!(
-                            "remove it or correct its spelling; the keys of {what} are: {}",
-                            known.join(", ")
-                        ),
-                    }
-                } else if msg.starts_with("missing field") {
-                    "add the missing key to this table".to_owned()
-                } else if msg.starts_with("invalid type") {
-                    "write the value with the expected type".to_owned()
-                } else {
-                    "see examples/caribix.toml for the expected form".to_owned()
+        let mut cur = v;
+        // Each round removes one key, so the loop ends; the bound is a guard.
+        for _ in 0..256 {
+            let e = match T::deserialize(ValueDeserializer::from(cur.clone())) {
+                Ok(t) => return Some(t),
+                Err(e) => e,
+            };
+            let msg = e.message().trim_end().to_owned();
+            let span = e.span().unwrap_or(whole.clone());
+            if let Some((field, known)) = unknown_field(&msg) {
+                let help = match closest(&field, &known) {
+                    Some(k) => format!(
+                        "did you mean `{k}`? The keys of {what} are: {}",
+                        known.join(", ")
+                    ),
+                    None => format!(
+                        "remove it or correct its spelling; the keys of {what} are: {}",
+                        known.join(", ")
+                    ),
                 };
-                let span = e.span().unwrap_or(whole);
-                self.err(span, format!("in {what}: {msg}"), help);
-                None
+                self.err(
+                    span.clone(),
+                    format!("in {what}: unknown key `{field}`"),
+                    help,
+                );
+                match without_key_at(&cur, &span) {
+                    Some(next) => {
+                        cur = next;
+                        continue;
+                    }
+                    None => return None,
+                }
             }
+            let help = if msg.starts_with("missing field") {
+                "add the missing key to this table"
+            } else if msg.starts_with("invalid type") {
+                "write the value with the expected type"
+            } else {
+                "see examples/caribix.toml for the expected form"
+            };
+            self.err(span, format!("in {what}: {msg}"), help);
+            return None;
         }
+        None
     }
 
     /// Elements of a key that may hold one table (`[x]`) or several (`[[x]]`).
@@ -315,6 +335,49 @@ impl V {
                 }
             },
         }
+    }
+}
+
+/// `v` without the table key whose name starts at `at`, searching nested
+/// inline tables and arrays; `None` when there is no such key.
+fn without_key_at<'i>(v: &Spanned<DeValue<'i>>, at: &Span) -> Option<Spanned<DeValue<'i>>> {
+    let inside = |s: Span| s.start <= at.start && at.start < s.end.max(s.start + 1);
+    match v.get_ref() {
+        DeValue::Table(t) => {
+            let mut out = DeTable::new();
+            let mut hit = false;
+            for (k, val) in t.iter() {
+                if !hit && k.span().start == at.start {
+                    hit = true;
+                    continue;
+                }
+                if !hit && inside(val.span()) {
+                    if let Some(nv) = without_key_at(val, at) {
+                        out.insert(k.clone(), nv);
+                        hit = true;
+                        continue;
+                    }
+                }
+                out.insert(k.clone(), val.clone());
+            }
+            hit.then(|| Spanned::new(v.span(), DeValue::Table(out)))
+        }
+        DeValue::Array(a) => {
+            let mut out = DeArray::new();
+            let mut hit = false;
+            for val in a.iter() {
+                if !hit && inside(val.span()) {
+                    if let Some(nv) = without_key_at(val, at) {
+                        out.push(nv);
+                        hit = true;
+                        continue;
+                    }
+                }
+                out.push(val.clone());
+            }
+            hit.then(|| Spanned::new(v.span(), DeValue::Array(out)))
+        }
+        _ => None,
     }
 }
 
@@ -1112,6 +1175,19 @@ pub(crate) fn validate(path: &Path, src: &str) -> (Option<Config>, Diagnostics) 
                 v.d.push(
                     Diagnostic::error(None, format!("IXP {ixp} has no peering LAN"))
                         .with_help(format!("add a [[peering_lan]] with ixp = \"{ixp}\"")),
+                );
+            }
+            let peers = members
+                .iter()
+                .filter(|m| m.ixp == ixp && m.route_server)
+                .count();
+            if peers > 0 && !route_servers.iter().any(|r| r.ixp == ixp) && !doc.incomplete {
+                v.d.push(
+                    Diagnostic::warning(
+                        None,
+                        format!("IXP {ixp} has no route server, but {peers} member(s) have route_server = true"),
+                    )
+                    .with_help("add a [route_server] table (asn, router_id, listen), or set route_server = false on those members"),
                 );
             }
         }
