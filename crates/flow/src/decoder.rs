@@ -37,6 +37,11 @@ pub struct DecoderConfig {
     /// by the arrival time (a wrong exporter clock must not scatter traffic
     /// over distant buckets).
     pub max_clock_skew_ms: u64,
+    /// Most templates held over all exporters (IPFIX and NetFlow v9 each).
+    pub max_templates: usize,
+    /// Most sequence streams (agents, sources, domains) and interfaces
+    /// tracked per protocol; beyond it new ones are not tracked.
+    pub max_tracked: usize,
 }
 
 impl Default for DecoderConfig {
@@ -44,6 +49,8 @@ impl Default for DecoderConfig {
         DecoderConfig {
             template_timeout_ms: Some(30 * 60 * 1000),
             max_clock_skew_ms: 60 * 60 * 1000,
+            max_templates: 65_536,
+            max_tracked: 65_536,
         }
     }
 }
@@ -88,6 +95,8 @@ pub struct Counters {
     pub templates_withdrawn: u64,
     /// Templates expired.
     pub templates_expired: u64,
+    /// New templates refused because the cache was full.
+    pub templates_refused: u64,
     /// Flow records produced.
     pub flow_records: u64,
     /// Flow timestamps replaced by the arrival time.
@@ -128,6 +137,13 @@ enum Seq {
     Lost(u32),
     Duplicate,
     Reset,
+}
+
+/// Inserts into a tracking map unless it is full and the key is new.
+fn track<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V, limit: usize) {
+    if map.len() < limit || map.contains_key(&key) {
+        map.insert(key, value);
+    }
 }
 
 fn observe(last: Option<u32>, now: u32, step: u32) -> Seq {
@@ -237,7 +253,13 @@ impl Decoder {
             Seq::Reset => self.counters.sequence_resets += 1,
             Seq::InOrder => {}
         }
-        self.sflow_seq.insert((d.agent, d.sub_agent), d.sequence);
+        let limit = self.config.max_tracked;
+        track(
+            &mut self.sflow_seq,
+            (d.agent, d.sub_agent),
+            d.sequence,
+            limit,
+        );
         let mut out = Decoded::default();
         for s in &d.samples {
             let (source, seq, flow) = match s {
@@ -252,7 +274,7 @@ impl Decoder {
                     self.counters.sflow_counter_samples += 1;
                     for r in &c.records {
                         if let CounterData::Generic(g) = r {
-                            self.if_counters.insert((d.agent, g.if_index), *g);
+                            track(&mut self.if_counters, (d.agent, g.if_index), *g, limit);
                         }
                     }
                     (
@@ -273,7 +295,7 @@ impl Decoder {
                 Seq::Duplicate => self.counters.sequence_duplicates += 1,
                 Seq::InOrder => {}
             }
-            self.sflow_sample_seq.insert(key, seq);
+            track(&mut self.sflow_sample_seq, key, seq, limit);
         }
         self.counters.flow_records += out.records.len() as u64;
         Ok(out)
@@ -303,9 +325,18 @@ impl Decoder {
                     for t in records {
                         match t {
                             TemplateRecord::Define(t) => {
-                                self.ipfix_templates
-                                    .insert(exporter, m.domain, t.clone(), now);
-                                self.counters.templates_learned += 1;
+                                let limit = self.config.max_templates;
+                                if self.ipfix_templates.insert(
+                                    exporter,
+                                    m.domain,
+                                    t.clone(),
+                                    now,
+                                    limit,
+                                ) {
+                                    self.counters.templates_learned += 1;
+                                } else {
+                                    self.counters.templates_refused += 1;
+                                }
                             }
                             TemplateRecord::Withdraw(id) => {
                                 if self.ipfix_templates.withdraw(exporter, m.domain, *id) {
@@ -361,8 +392,8 @@ impl Decoder {
         // Records of unknown templates cannot be counted: the next expected
         // sequence number is then unknown too.
         if out.template_misses == 0 {
-            self.ipfix_expected
-                .insert(key, m.sequence.wrapping_add(data_records));
+            let next = m.sequence.wrapping_add(data_records);
+            track(&mut self.ipfix_expected, key, next, self.config.max_tracked);
         } else {
             self.ipfix_expected.remove(&key);
         }
@@ -387,7 +418,7 @@ impl Decoder {
             Seq::Reset => self.counters.sequence_resets += 1,
             Seq::InOrder => {}
         }
-        self.nf9_seq.insert(key, p.sequence);
+        track(&mut self.nf9_seq, key, p.sequence, self.config.max_tracked);
         let mut out = Decoded::default();
         let export_ms = u64::from(p.unix_secs) * 1000;
         let uptime = u64::from(p.sys_uptime_ms);
@@ -395,9 +426,15 @@ impl Decoder {
             match fs {
                 netflow9::FlowSet::Templates(ts) => {
                     for t in ts {
-                        self.nf9_templates
-                            .insert(exporter, p.source_id, t.clone(), now);
-                        self.counters.templates_learned += 1;
+                        let limit = self.config.max_templates;
+                        if self
+                            .nf9_templates
+                            .insert(exporter, p.source_id, t.clone(), now, limit)
+                        {
+                            self.counters.templates_learned += 1;
+                        } else {
+                            self.counters.templates_refused += 1;
+                        }
                     }
                 }
                 netflow9::FlowSet::Data { template_id, body } => {

@@ -147,13 +147,25 @@ impl TemplateCache {
         self.entries.is_empty()
     }
 
-    /// Learns or refreshes a template.
-    pub fn insert(&mut self, exporter: IpAddr, domain: u32, template: Template, now: UnixMillis) {
+    /// Learns or refreshes a template. A new template is refused (returns
+    /// false) when the cache already holds `limit` templates, so that
+    /// exporters (or spoofed source addresses) cannot grow it without bound.
+    pub fn insert(
+        &mut self,
+        exporter: IpAddr,
+        domain: u32,
+        template: Template,
+        now: UnixMillis,
+        limit: usize,
+    ) -> bool {
         let key = Key {
             exporter,
             domain,
             id: template.id,
         };
+        if self.entries.len() >= limit && !self.entries.contains_key(&key) {
+            return false;
+        }
         self.entries.insert(
             key,
             Entry {
@@ -161,6 +173,7 @@ impl TemplateCache {
                 refreshed: now,
             },
         );
+        true
     }
 
     /// Withdraws one template; returns whether it existed.

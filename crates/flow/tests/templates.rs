@@ -417,3 +417,40 @@ fn netflow9_rejects_variable_length_fields() {
         ErrorKind::Template
     );
 }
+
+#[test]
+fn template_cache_is_bounded() {
+    let mut dec = Decoder::new(DecoderConfig {
+        max_templates: 2,
+        ..DecoderConfig::default()
+    });
+    let ts = [
+        template(256, &fields_256()),
+        template(257, &fields_256()),
+        template(258, &fields_256()),
+    ]
+    .concat();
+    dec.ipfix(EXP, &wire::ipfix(0, 0, 1, &[set(2, &ts)]), at(0))
+        .unwrap();
+    assert_eq!(dec.template_counts().0, 2);
+    assert_eq!(
+        (
+            dec.counters().templates_learned,
+            dec.counters().templates_refused
+        ),
+        (2, 1)
+    );
+    // A refresh of a held template is still accepted when full.
+    dec.ipfix(
+        EXP,
+        &wire::ipfix(0, 0, 1, &[set(2, &template(256, &fields_256()))]),
+        at(1),
+    )
+    .unwrap();
+    assert_eq!(dec.counters().templates_learned, 3);
+    let data = record_256([1; 4], [2; 4], 1, 1, T0);
+    let out = dec
+        .ipfix(EXP, &wire::ipfix(0, 0, 1, &[set(258, &data)]), at(2))
+        .unwrap();
+    assert_eq!(out.template_misses, 1);
+}
