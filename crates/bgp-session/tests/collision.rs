@@ -158,3 +158,102 @@ fn loser_sends_cease_connection_collision_resolution() {
             if notification.code == 6 && notification.subcode == 7
     ));
 }
+
+/// A full collision between two speakers that connect to each other at the
+/// same time: each ends up with two sessions, asks `collision` when an
+/// OPEN arrives, and dumps the loser. Both must drop the same connection
+/// (the one opened by the lower identifier) and keep the other one up.
+#[test]
+fn simultaneous_connections_end_with_one_session() {
+    // A's identifier is higher: the connection A opened (0) survives.
+    simultaneous(US, 0);
+    // A's identifier is lower: the connection B opened (1) survives.
+    simultaneous(Ipv4Addr::new(10, 0, 0, 1), 1);
+}
+
+fn simultaneous(a_id: Ipv4Addr, survivor: usize) {
+    let now = Instant::now();
+    let a_cfg = {
+        let mut c = Config::new(64500, a_id, 65001);
+        c.passive = false;
+        c
+    };
+    let b_cfg = {
+        let mut c = Config::new(65001, Ipv4Addr::new(10, 0, 0, 2), 64500);
+        c.passive = false;
+        c.role = Some(Role::RouteServerClient);
+        c
+    };
+    // Connection 1: A -> B. Connection 2: B -> A.
+    // sessions[speaker][connection]: speaker 0 is A, 1 is B.
+    let mk = |cfg: &Config, dir| {
+        let mut s = Session::new(cfg.clone()).expect("config");
+        s.handle(now, Input::ManualStart);
+        let out = s.handle(now, Input::TcpConnected(dir));
+        (s, out)
+    };
+    let (a1, a1_out) = mk(&a_cfg, Direction::Outbound);
+    let (b1, b1_out) = mk(&b_cfg, Direction::Inbound);
+    let (a2, a2_out) = mk(&a_cfg, Direction::Inbound);
+    let (b2, b2_out) = mk(&b_cfg, Direction::Outbound);
+    let mut sessions = [[a1, a2], [b1, b2]];
+    // Pending outputs: (speaker, connection, outputs), FIFO.
+    let mut queue = std::collections::VecDeque::from([
+        (0usize, 0usize, a1_out),
+        (1, 0, b1_out),
+        (0, 1, a2_out),
+        (1, 1, b2_out),
+    ]);
+    let mut open = [true, true]; // per connection
+    let mut downs: Vec<(usize, usize, DownReason)> = Vec::new();
+    for _ in 0..1000 {
+        let Some((who, conn, outs)) = queue.pop_front() else {
+            break;
+        };
+        for o in outs {
+            let peer = 1 - who;
+            match o {
+                Output::Send(b) if open[conn] => {
+                    let r = sessions[peer][conn].handle(now, Input::Received(&b));
+                    queue.push_back((peer, conn, r));
+                }
+                Output::Disconnect if open[conn] => {
+                    open[conn] = false;
+                    let r = sessions[peer][conn].handle(now, Input::TcpConnectionFails);
+                    queue.push_back((peer, conn, r));
+                }
+                Output::OpenReceived { .. } => {
+                    let other = 1 - conn;
+                    let verdict = collision(&sessions[who][other], &sessions[who][conn]);
+                    let loser = match verdict {
+                        Verdict::CloseExisting => Some(other),
+                        Verdict::CloseNew => Some(conn),
+                        Verdict::NoCollision => None,
+                    };
+                    if let Some(l) = loser {
+                        let r = sessions[who][l].handle(now, Input::OpenCollisionDump);
+                        queue.push_back((who, l, r));
+                    }
+                }
+                Output::Down(r) => downs.push((who, conn, r)),
+                _ => {}
+            }
+        }
+    }
+    assert!(queue.is_empty(), "did not settle");
+    let lost = 1 - survivor;
+    for speaker in &sessions {
+        assert_eq!(speaker[survivor].state(), State::Established);
+        assert_eq!(speaker[lost].state(), State::Idle);
+    }
+    assert!(open[survivor] && !open[lost]);
+    // The other connection was closed with Cease/Connection Collision
+    // Resolution, by at least one side; nobody complained about the
+    // survivor.
+    assert!(downs.iter().all(|(_, c, _)| *c == lost), "{downs:?}");
+    assert!(downs.iter().any(|(_, _, r)| matches!(
+        r,
+        DownReason::NotificationSent { notification, .. }
+            if (notification.code, notification.subcode) == (6, 7)
+    )));
+}
