@@ -415,7 +415,23 @@ pub fn import(json_text: &str) -> Result<Imported, ImportError> {
         let name = get_str(m, "name")
             .filter(|s| !s.trim().is_empty())
             .map_or_else(|| format!("AS{asn}"), |s| s.trim().to_owned());
+        if get_str(m, "member_type") == Some("ixp") {
+            // The IXP's own route servers and collectors: in caribix they
+            // are [route_server] tables, not members.
+            out.skipped.push(format!(
+                "AS{asn} ({name}) is the IXP's own infrastructure (member_type \"ixp\"), not imported as a member; describe route servers in [route_server]"
+            ));
+            continue;
+        }
         for conn in arr(m, "connection_list") {
+            if let Some(state) = get_str(conn, "state") {
+                if !matches!(state, "active" | "connected") {
+                    out.skipped.push(format!(
+                        "AS{asn}: a connection in state \"{state}\", skipped"
+                    ));
+                    continue;
+                }
+            }
             let Some(ixp) = get_u32(conn, "ixp_id").and_then(|id| ixp_names.get(&id)) else {
                 out.skipped.push(format!(
                     "AS{asn}: a connection refers to an ixp_id not in ixp_list, skipped"

@@ -306,6 +306,8 @@ fn import_of_a_foreign_export_reports_what_it_skips() {
         "`not-a-mac` is not a MAC address",
         "AS_TRANS",
         "AS64498: a connection refers to an ixp_id not in ixp_list",
+        "AS64500 (Demo IX route servers) is the IXP's own infrastructure",
+        "AS64499: a connection in state \"disconnected\", skipped",
     ] {
         assert!(
             notes.contains(needle),
