@@ -54,6 +54,13 @@ impl ExportCtl {
     }
 }
 
+impl RouteAttrs {
+    /// The attribute block as the member sent it (canonical form).
+    pub fn received_block(&self) -> &[u8] {
+        self.received.as_deref().unwrap_or(&self.block)
+    }
+}
+
 /// The attributes of a route, ready to export.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RouteAttrs {
@@ -73,6 +80,11 @@ pub struct RouteAttrs {
     pub med: u32,
     /// Who may receive it.
     pub export: ExportCtl,
+    /// The block as received, before policy removed control communities
+    /// and added its own, when it differs from `block`: what policy needs
+    /// to judge the route again (RPKI or IRR data changed) without the
+    /// member sending it again. Variants of one UPDATE share it.
+    pub received: Option<Arc<[u8]>>,
 }
 
 /// Default route preference (the LOCAL_PREF of RFC 4271 §5.1.5 that a

@@ -63,6 +63,7 @@ mod tests {
                 origin: [Origin::Igp, Origin::Egp, Origin::Incomplete][usize::from(k.2 % 3)],
                 med: k.3,
                 export: ExportCtl::default(),
+                received: None,
             }),
         }
     }

@@ -27,6 +27,7 @@ fn attrs(rib: &mut Rib, path: &[u32], nh: [u8; 4], export: ExportCtl) -> Arc<Rou
         origin: Origin::Igp,
         med: 0,
         export,
+        received: None,
     })
 }
 

@@ -110,6 +110,7 @@ fn make(rib: &mut Rib, peer: usize, r: &R) -> std::sync::Arc<RouteAttrs> {
             deny: r.deny.map(|d| vec![ASNS[d]]).unwrap_or_default().into(),
             ..ExportCtl::default()
         },
+        received: None,
     })
 }
 

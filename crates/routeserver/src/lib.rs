@@ -19,8 +19,9 @@ mod policy;
 
 use std::sync::Arc;
 
+use bgp_wire::attr::Attributes;
 use bgp_wire::attr::NextHop;
-use bgp_wire::{DecodeCtx, EncodeCtx, FamilySet, Message, Nlri, Reset, Update};
+use bgp_wire::{DecodeCtx, EncodeCtx, Family, FamilySet, Message, Nlri, Reset, Update};
 pub use policy::{transparent_attrs, AcceptAll, ImportResult, MemberInfo, Policy};
 pub use rib::{ExportCtl, InRoute, PeerCounts, PeerId, Rib, RouteAttrs, DEFAULT_PREF};
 
@@ -37,7 +38,16 @@ pub struct UpdateOutcome {
     pub issues: Vec<&'static str>,
     /// An End-of-RIB marker was received for a family.
     pub end_of_rib: bool,
+    /// After this UPDATE the member has more accepted routes of this
+    /// family than its max-prefix limit allows: the caller ends the
+    /// session with Cease / Maximum Number of Prefixes Reached (RFC 4486)
+    /// or only warns, as configured.
+    pub max_prefix_exceeded: Option<Family>,
 }
+
+/// Routes of one member sharing an attribute set: (prefix, reject mask,
+/// received since).
+type RouteGroup = (Arc<RouteAttrs>, Vec<(Nlri, u32, u32)>);
 
 /// The route server: members, the RIB and the import policy.
 #[derive(Debug)]
@@ -62,6 +72,11 @@ impl<P: Policy> RouteServer<P> {
     /// The policy, to change its data (RPKI, IRR) in place.
     pub fn policy_mut(&mut self) -> &mut P {
         &mut self.policy
+    }
+
+    /// The policy, read-only.
+    pub fn policy(&self) -> &P {
+        &self.policy
     }
 
     /// The RIB, read-only, for the looking glass.
@@ -188,7 +203,88 @@ impl<P: Policy> RouteServer<P> {
             }
             self.scratch = result;
         }
+        if outcome.announced > 0 {
+            outcome.max_prefix_exceeded = self.max_prefix_exceeded(id, &member);
+        }
         outcome
+    }
+
+    /// The first family in which member `id` holds more accepted routes
+    /// than its limit.
+    fn max_prefix_exceeded(&self, id: PeerId, member: &MemberInfo) -> Option<Family> {
+        let limits = self.policy.max_prefix(member)?;
+        let counts = self.rib.counts(id).accepted_by_family;
+        Family::ALL.into_iter().find(|f| {
+            let i = f.index();
+            counts[i] > limits[i] as usize
+        })
+    }
+
+    /// Judge every route again (RPKI or IRR data changed, or the policy
+    /// was replaced) and apply the new verdicts: routes that turned
+    /// invalid are withdrawn from the members, routes that turned valid are
+    /// announced, changed informational communities are sent again. No
+    /// session is reset. Routes keep their age. Returns how many routes
+    /// changed verdict or attributes.
+    ///
+    /// Works from `RouteAttrs::received`, the attributes as the member
+    /// sent them, decoded again with 4-octet ASNs (the canonical form).
+    pub fn revalidate(&mut self) -> usize {
+        let ctx = DecodeCtx::default();
+        let mut changed = 0;
+        let ids: Vec<PeerId> = self.member_ids().collect();
+        for id in ids {
+            let Some(member) = self.member(id).cloned() else {
+                continue;
+            };
+            // Group the member's routes by attribute set: one policy call
+            // per group, as when they were received.
+            let mut groups: Vec<RouteGroup> = Vec::new();
+            let mut index: std::collections::HashMap<usize, usize> = Default::default();
+            for (n, r) in self.rib.routes_from(id) {
+                let key = Arc::as_ptr(&r.attrs) as usize;
+                let i = *index.entry(key).or_insert_with(|| {
+                    groups.push((r.attrs.clone(), Vec::new()));
+                    groups.len() - 1
+                });
+                if let Some(g) = groups.get_mut(i) {
+                    g.1.push((n, r.reject, r.since));
+                }
+            }
+            for (old_attrs, routes) in groups {
+                let mut issues = Vec::new();
+                let Ok(attrs) = Attributes::decode(old_attrs.received_block(), &ctx, &mut issues)
+                else {
+                    continue; // it decoded when received: cannot happen
+                };
+                let nlri: Vec<Nlri> = routes.iter().map(|r| r.0).collect();
+                let mut result = std::mem::take(&mut self.scratch);
+                result.clear();
+                self.policy
+                    .import(&member, &attrs, &old_attrs.next_hop, &nlri, &mut result);
+                let interned: Vec<Arc<RouteAttrs>> = result
+                    .variants
+                    .drain(..)
+                    .map(|v| self.rib.intern(v))
+                    .collect();
+                let before: std::collections::HashMap<Nlri, (u32, u32)> =
+                    routes.iter().map(|&(n, r, s)| (n, (r, s))).collect();
+                for &(n, variant, reject) in &result.routes {
+                    let (Some(attrs), Some(&(old_reject, since))) =
+                        (interned.get(usize::from(variant)), before.get(&n))
+                    else {
+                        continue;
+                    };
+                    if reject != old_reject || !Arc::ptr_eq(attrs, &old_attrs) {
+                        self.rib.announce(id, n, attrs.clone(), reject, since);
+                        changed += 1;
+                    }
+                }
+                self.scratch = result;
+            }
+        }
+        self.rib.purge();
+        changed
     }
 
     /// Encode up to `max_prefixes` pending changes for member `id` into

@@ -55,6 +55,12 @@ pub trait Policy: std::fmt::Debug {
         prefixes: &[Nlri],
         out: &mut ImportResult,
     );
+
+    /// Max-prefix limits of `member` as `[IPv4, IPv6]` accepted routes
+    /// (indexed by `Family::index`); `None` for no limit.
+    fn max_prefix(&self, _member: &MemberInfo) -> Option<[u32; 2]> {
+        None
+    }
 }
 
 /// The attributes of a route as a transparent route server passes them on:
@@ -74,6 +80,7 @@ pub fn transparent_attrs(attrs: &Attributes<'_>, next_hop: &NextHop) -> RouteAtt
         origin: attrs.origin.unwrap_or(Origin::Incomplete),
         med: attrs.med.unwrap_or(0),
         export: ExportCtl::default(),
+        received: None,
     }
 }
 
