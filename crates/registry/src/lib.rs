@@ -15,6 +15,17 @@
 //! This crate runs nothing: it opens no socket and starts no session. It
 //! reads the configuration file and, for the IRR file check, looks whether
 //! the named files exist.
+//!
+//! # Known limitations
+//!
+//! - A TOML syntax error stops the checks after every syntax error has been
+//!   reported: the meaning of a file that does not parse is not checked.
+//! - Within one table, unknown keys are all reported and set aside, but a
+//!   wrong type or a missing required key ends the checks of that table
+//!   (other tables are still checked).
+//! - Country codes are checked for form (two capitals), not against the
+//!   ISO 3166-1 list; e-mail addresses only for `name@domain.tld` form.
+//! - RPSL files are checked for existence only; RTR caches are not contacted.
 
 use std::path::Path;
 
