@@ -10,13 +10,17 @@
 //! This is the only place where BGP meets sockets; it holds no protocol
 //! logic of its own.
 //!
-//! Known limitations: TCP-MD5 (RFC 2385) and GTSM (RFC 5082) need socket
-//! options that the workspace's `unsafe_code = "forbid"` rules out without
-//! a vetted wrapper; they are not set yet. When a second connection arrives
+//! TCP-MD5 (RFC 2385) and GTSM (RFC 5082) are set on outgoing connections
+//! here ([`PeerIo::md5`], [`PeerIo::gtsm`]); the listener that accepts
+//! incoming ones sets them with [`sockopt`].
+//!
+//! Known limitations: when a second connection arrives
 //! while one is being opened, the newer one replaces the older unless the
 //! older is Established (then the newer is refused); full RFC 4271 §6.8
 //! collision handling with both connections kept until the OPENs is not
 //! done here.
+
+pub mod sockopt;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -99,6 +103,10 @@ pub struct PeerIo {
     pub remote: SocketAddr,
     /// Local address to bind outgoing connections to.
     pub local: Option<IpAddr>,
+    /// TCP-MD5 key for outgoing connections (RFC 2385).
+    pub md5: Option<Vec<u8>>,
+    /// GTSM on outgoing connections (RFC 5082).
+    pub gtsm: bool,
 }
 
 /// Run one peer until a [`Command::Stop`] or until the command channel
@@ -206,6 +214,12 @@ async fn connect(io: &PeerIo) -> std::io::Result<TcpStream> {
     };
     if let Some(local) = io.local {
         socket.bind(SocketAddr::new(local, 0))?;
+    }
+    if let Some(key) = &io.md5 {
+        sockopt::set_md5(&socket, io.remote.ip(), key)?;
+    }
+    if io.gtsm {
+        sockopt::set_gtsm(&socket, io.remote.is_ipv6())?;
     }
     let s = tokio::time::timeout(Duration::from_secs(10), socket.connect(io.remote))
         .await

@@ -110,6 +110,8 @@ impl Speaker {
             inbound: None,
             remote: cfg.remote,
             local: Some(cfg.local),
+            md5: None,
+            gtsm: false,
         };
         if let Ok(session) = Session::new(scfg) {
             tokio::spawn(run_peer(session, io, cmd_rx, ev_tx, status.clone()));
