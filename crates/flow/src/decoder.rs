@@ -9,7 +9,9 @@
 //! step backwards or a larger jump counts as a restart and is not loss.
 //!
 //! Data sets whose template is unknown (never seen, withdrawn or expired) are
-//! counted as template misses and dropped; they are not buffered. Options
+//! counted as template misses and dropped, or, with
+//! [`DecoderConfig::miss_buffer_ms`], held briefly and decoded if their
+//! template arrives in time (bounded by [`DecoderConfig::miss_buffer_sets`]). Options
 //! data carrying sampling elements set the rate for later data records of
 //! the same domain (by sampler ID when the records carry one).
 
@@ -42,6 +44,13 @@ pub struct DecoderConfig {
     /// Most sequence streams (agents, sources, domains) and interfaces
     /// tracked per protocol; beyond it new ones are not tracked.
     pub max_tracked: usize,
+    /// Data sets that arrive before their template are kept this long and
+    /// decoded if the template arrives in time (an exporter's first data
+    /// often precedes its periodic template refresh). `None`: drop them at
+    /// once.
+    pub miss_buffer_ms: Option<u64>,
+    /// Most data sets held for a template at once.
+    pub miss_buffer_sets: usize,
 }
 
 impl Default for DecoderConfig {
@@ -51,6 +60,8 @@ impl Default for DecoderConfig {
             max_clock_skew_ms: 60 * 60 * 1000,
             max_templates: 65_536,
             max_tracked: 65_536,
+            miss_buffer_ms: None,
+            miss_buffer_sets: 128,
         }
     }
 }
@@ -87,8 +98,11 @@ pub struct Counters {
     pub data_records: u64,
     /// Options data records among them.
     pub options_records: u64,
-    /// Data sets dropped for want of a template.
+    /// Data sets that arrived without a template (dropped, or buffered when
+    /// [`DecoderConfig::miss_buffer_ms`] is set).
     pub template_misses: u64,
+    /// Buffered data sets decoded once their template arrived.
+    pub template_misses_recovered: u64,
     /// Templates learned or refreshed.
     pub templates_learned: u64,
     /// Templates withdrawn (IPFIX).
@@ -125,10 +139,54 @@ impl Counters {
 /// What one datagram gave.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Decoded {
-    /// The flow records, scaled.
+    /// The flow records, scaled (with records of earlier buffered data sets
+    /// whose template this datagram brought).
     pub records: Vec<FlowRecord>,
-    /// Data sets dropped for want of a template.
+    /// Data sets of this datagram without a template.
     pub template_misses: u32,
+}
+
+/// How a protocol dates a record that has no absolute time of its own.
+#[derive(Debug, Clone, Copy)]
+enum Clock {
+    /// IPFIX: uptime-relative times need systemInitTimeMilliseconds; else
+    /// the export time.
+    Ipfix { export_ms: u64 },
+    /// NetFlow v9: uptime-relative times against the header's uptime and
+    /// export time (RFC 3954 §8, types 21/22).
+    Netflow9 { export_ms: u64, uptime_ms: u64 },
+}
+
+impl Clock {
+    fn time(self, f: &Fields) -> u64 {
+        let absolute = f.end_ms.or(f.start_ms);
+        match self {
+            Clock::Ipfix { export_ms } => absolute
+                .or_else(|| {
+                    let init = f.system_init_ms?;
+                    Some(init.saturating_add(f.end_uptime_ms.or(f.start_uptime_ms)?))
+                })
+                .unwrap_or(export_ms),
+            Clock::Netflow9 {
+                export_ms,
+                uptime_ms,
+            } => absolute
+                .or_else(|| {
+                    let at = f.end_uptime_ms.or(f.start_uptime_ms)?;
+                    Some(export_ms.saturating_sub(uptime_ms.saturating_sub(at)))
+                })
+                .unwrap_or(export_ms),
+        }
+    }
+}
+
+/// A data set waiting for its template.
+#[derive(Debug, Clone)]
+struct Pending {
+    ctx: Ctx,
+    template_id: u16,
+    body: Vec<u8>,
+    arrived: UnixMillis,
 }
 
 /// Outcome of a sequence observation.
@@ -175,6 +233,7 @@ pub struct Decoder {
     ipfix_expected: HashMap<(IpAddr, u32), u32>,
     nf9_seq: HashMap<(IpAddr, u32), u32>,
     if_counters: HashMap<(IpAddr, u32), IfCounters>,
+    pending: Vec<Pending>,
     counters: Counters,
 }
 
@@ -198,6 +257,7 @@ impl Decoder {
             ipfix_expected: HashMap::new(),
             nf9_seq: HashMap::new(),
             if_counters: HashMap::new(),
+            pending: Vec::new(),
             counters: Counters::default(),
         }
     }
@@ -353,42 +413,28 @@ impl Decoder {
                     }
                 }
                 ipfix::Set::Data { template_id, body } => {
-                    let Some(t) = self.lookup(true, exporter, m.domain, *template_id, now) else {
-                        out.template_misses += 1;
-                        continue;
-                    };
-                    let source = FlowSource::Ipfix {
-                        domain: m.domain,
-                        template: *template_id,
-                    };
                     let ctx = Ctx {
                         exporter,
                         domain: m.domain,
-                        source,
-                        ipfix: true,
-                    };
-                    data_records = data_records.saturating_add(self.data_set(
-                        &ctx,
-                        &t,
-                        body,
-                        now,
-                        &mut out,
-                        |f| {
-                            f.end_ms
-                                .or(f.start_ms)
-                                .or_else(|| {
-                                    let init = f.system_init_ms?;
-                                    Some(
-                                        init.saturating_add(f.end_uptime_ms.or(f.start_uptime_ms)?),
-                                    )
-                                })
-                                .or(Some(export_ms))
+                        source: FlowSource::Ipfix {
+                            domain: m.domain,
+                            template: *template_id,
                         },
-                    )?);
+                        ipfix: true,
+                        clock: Clock::Ipfix { export_ms },
+                    };
+                    let Some(t) = self.lookup(true, exporter, m.domain, *template_id, now) else {
+                        out.template_misses += 1;
+                        self.hold(ctx, *template_id, body, now);
+                        continue;
+                    };
+                    let n = self.data_set(&ctx, &t, body, now, &mut out)?;
+                    data_records = data_records.saturating_add(n);
                 }
                 ipfix::Set::Reserved { .. } => {}
             }
         }
+        self.replay(true, exporter, m.domain, now, &mut out);
         // Records of unknown templates cannot be counted: the next expected
         // sequence number is then unknown too.
         if out.template_misses == 0 {
@@ -438,11 +484,6 @@ impl Decoder {
                     }
                 }
                 netflow9::FlowSet::Data { template_id, body } => {
-                    let Some(t) = self.lookup(false, exporter, p.source_id, *template_id, now)
-                    else {
-                        out.template_misses += 1;
-                        continue;
-                    };
                     let ctx = Ctx {
                         exporter,
                         domain: p.source_id,
@@ -451,24 +492,83 @@ impl Decoder {
                             template: *template_id,
                         },
                         ipfix: false,
+                        clock: Clock::Netflow9 {
+                            export_ms,
+                            uptime_ms: uptime,
+                        },
                     };
-                    self.data_set(&ctx, &t, body, now, &mut out, |f| {
-                        f.end_ms
-                            .or(f.start_ms)
-                            .or_else(|| {
-                                // Uptime-relative times (RFC 3954 §8 types 21/22).
-                                let at = f.end_uptime_ms.or(f.start_uptime_ms)?;
-                                Some(export_ms.saturating_sub(uptime.saturating_sub(at)))
-                            })
-                            .or(Some(export_ms))
-                    })?;
+                    let Some(t) = self.lookup(false, exporter, p.source_id, *template_id, now)
+                    else {
+                        out.template_misses += 1;
+                        self.hold(ctx, *template_id, body, now);
+                        continue;
+                    };
+                    self.data_set(&ctx, &t, body, now, &mut out)?;
                 }
                 netflow9::FlowSet::Reserved { .. } => {}
             }
         }
+        self.replay(false, exporter, p.source_id, now, &mut out);
         self.counters.template_misses += u64::from(out.template_misses);
         self.counters.flow_records += out.records.len() as u64;
         Ok(out)
+    }
+
+    /// Keeps a data set without a template, if buffering is on and there is
+    /// room; drops buffered sets older than the buffer time.
+    fn hold(&mut self, ctx: Ctx, template_id: u16, body: &[u8], now: UnixMillis) {
+        let Some(keep) = self.config.miss_buffer_ms else {
+            return;
+        };
+        self.pending
+            .retain(|p| now.0.saturating_sub(p.arrived.0) <= keep);
+        if self.pending.len() < self.config.miss_buffer_sets {
+            self.pending.push(Pending {
+                ctx,
+                template_id,
+                body: body.to_vec(),
+                arrived: now,
+            });
+        }
+    }
+
+    /// Decodes buffered data sets of this domain whose template is now known.
+    fn replay(
+        &mut self,
+        ipfix: bool,
+        exporter: IpAddr,
+        domain: u32,
+        now: UnixMillis,
+        out: &mut Decoded,
+    ) {
+        let Some(keep) = self.config.miss_buffer_ms else {
+            return;
+        };
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        for p in pending {
+            if now.0.saturating_sub(p.arrived.0) > keep {
+                continue;
+            }
+            let mine = p.ctx.ipfix == ipfix && p.ctx.exporter == exporter && p.ctx.domain == domain;
+            let template = if mine {
+                self.lookup(ipfix, exporter, domain, p.template_id, now)
+            } else {
+                None
+            };
+            match template {
+                Some(t) => {
+                    // A bad buffered set is counted by `data_set` and dropped;
+                    // it does not fail the datagram that brought the template.
+                    if self.data_set(&p.ctx, &t, &p.body, now, out).is_ok() {
+                        self.counters.template_misses_recovered += 1;
+                    }
+                }
+                None => self.pending.push(p),
+            }
+        }
     }
 
     fn lookup(
@@ -502,7 +602,6 @@ impl Decoder {
         body: &[u8],
         now: UnixMillis,
         out: &mut Decoded,
-        time: impl Fn(&Fields) -> Option<u64>,
     ) -> Result<u32, DecodeError> {
         let min = t.min_record_len().max(1);
         let mut r = Reader::new(body);
@@ -529,8 +628,7 @@ impl Decoder {
                 .or_else(|| samplers.rate(ctx.exporter, ctx.domain, f.sampler_id))
                 .unwrap_or(1)
                 .max(1);
-            let ts = time(&f);
-            let timestamp = self.timestamp(ts, now);
+            let timestamp = self.timestamp(Some(ctx.clock.time(&f)), now);
             out.records.push(FlowRecord {
                 exporter: ctx.exporter,
                 source: ctx.source,
@@ -556,9 +654,11 @@ impl Decoder {
     }
 }
 
+#[derive(Debug, Clone, Copy)]
 struct Ctx {
     exporter: IpAddr,
     domain: u32,
     source: FlowSource,
     ipfix: bool,
+    clock: Clock,
 }

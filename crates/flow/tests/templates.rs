@@ -454,3 +454,60 @@ fn template_cache_is_bounded() {
         .unwrap();
     assert_eq!(out.template_misses, 1);
 }
+
+#[test]
+fn data_before_its_template_is_buffered_briefly() {
+    let cfg = DecoderConfig {
+        miss_buffer_ms: Some(1000),
+        ..DecoderConfig::default()
+    };
+    let mut dec = Decoder::new(cfg);
+    let data = wire::ipfix(
+        0,
+        0,
+        1,
+        &[set(
+            256,
+            &record_256([10, 0, 0, 1], [10, 0, 0, 2], 700, 7, T0),
+        )],
+    );
+    let out = dec.ipfix(EXP, &data, at(0)).unwrap();
+    assert_eq!((out.records.len(), out.template_misses), (0, 1));
+    // The template arrives 500 ms later: the held set is decoded then.
+    let t = wire::ipfix(0, 1, 1, &[set(2, &template(256, &fields_256()))]);
+    let out = dec.ipfix(EXP, &t, at(500)).unwrap();
+    assert_eq!(out.records.len(), 1);
+    assert_eq!((out.records[0].bytes, out.records[0].packets), (700, 7));
+    assert_eq!(
+        (
+            dec.counters().template_misses,
+            dec.counters().template_misses_recovered
+        ),
+        (1, 1)
+    );
+    // Held too long: dropped. Another domain's template does not release it.
+    let v9 = wire::netflow9(1, 0, 0, 1, 9, &[set(260, &v9_record(1, 1, 0, 0, 0))]);
+    dec.netflow9(EXP, &v9, at(1000)).unwrap();
+    let other = wire::netflow9(1, 0, 0, 1, 10, &[set(0, &v9_template())]);
+    assert_eq!(
+        dec.netflow9(EXP, &other, at(1100)).unwrap().records.len(),
+        0
+    );
+    let late = wire::netflow9(1, 0, 0, 2, 9, &[set(0, &v9_template())]);
+    assert_eq!(dec.netflow9(EXP, &late, at(2500)).unwrap().records.len(), 0);
+    assert_eq!(dec.counters().template_misses_recovered, 1);
+    // In time, NetFlow v9 is recovered too.
+    dec.netflow9(
+        EXP,
+        &wire::netflow9(1, 0, 0, 1, 11, &[set(260, &v9_record(5, 1, 0, 0, 0))]),
+        at(3000),
+    )
+    .unwrap();
+    let t11 = wire::netflow9(1, 0, 0, 2, 11, &[set(0, &v9_template())]);
+    let out = dec.netflow9(EXP, &t11, at(3100)).unwrap();
+    assert_eq!(
+        out.records.iter().map(|r| r.bytes).collect::<Vec<_>>(),
+        vec![5]
+    );
+    assert_eq!(dec.counters().template_misses_recovered, 2);
+}
