@@ -20,9 +20,11 @@
 //!
 //! - A TOML syntax error stops the checks after every syntax error has been
 //!   reported: the meaning of a file that does not parse is not checked.
-//! - Within one table, unknown keys are all reported and set aside, but a
-//!   wrong type or a missing required key ends the checks of that table
-//!   (other tables are still checked).
+//! - Within one table, every unknown key and every value of the wrong type
+//!   is reported; but when a value had the wrong type (or a required key
+//!   is missing), the value checks of that table (addresses, ranges,
+//!   duplicates) are skipped, so as not to report consequences of the
+//!   missing value. Other tables are checked in full.
 //! - Country codes are checked for form (two capitals), not against the
 //!   ISO 3166-1 list; e-mail addresses only for `name@domain.tld` form.
 //! - RPSL files are checked for existence only; RTR caches are not contacted.

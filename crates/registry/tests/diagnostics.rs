@@ -133,7 +133,13 @@ fn wrong_type() {
 #[test]
 fn missing_required_key() {
     let d = check(&with("[[member]]\nasn = 64501\nipv4 = [\"192.0.2.11\"]\n"));
-    expect(&d, Severity::Error, 17, 1, "missing field `name`");
+    expect(
+        &d,
+        Severity::Error,
+        17,
+        1,
+        "in [[member]]: missing key `name`",
+    );
 }
 
 #[test]
@@ -796,4 +802,30 @@ fn no_route_server_is_a_warning() {
         "{}",
         d.render()
     );
+}
+
+#[test]
+fn every_wrong_type_of_a_table_is_reported_without_consequential_errors() {
+    let d = check(&with(
+        "[[member]]\nasn = \"64501\"\nname = \"M\"\nipv4 = \"192.0.2.11\"\nmax_prefix = { ipv4 = \"many\" }\npassive = 1\n",
+    ));
+    expect(&d, Severity::Error, 18, 7, "invalid type: string \"64501\"");
+    expect(
+        &d,
+        Severity::Error,
+        20,
+        8,
+        "invalid type: string \"192.0.2.11\", expected a sequence",
+    );
+    expect(&d, Severity::Error, 21, 23, "invalid type: string \"many\"");
+    expect(
+        &d,
+        Severity::Error,
+        22,
+        11,
+        "invalid type: integer `1`, expected a boolean",
+    );
+    // Not "missing key `asn`", not "no address", not "no max_prefix".
+    assert_eq!(d.error_count(), 4, "{}", d.render());
+    assert_eq!(d.warning_count(), 0, "{}", d.render());
 }

@@ -60,17 +60,20 @@ impl V {
             .push(Diagnostic::warning(Some(span), msg).with_help(help));
     }
 
-    /// Deserialises one table. An unknown key is reported, removed, and the
-    /// table tried again, so that every misspelt key is reported and the
-    /// rest of the table is still checked; any other shape error (wrong
-    /// type, missing key) is reported and ends the table.
+    /// Deserialises one table, reporting every shape error it can find:
+    /// an unknown key is reported and set aside, and the table is still
+    /// checked; a value of the wrong type is reported and its key set aside
+    /// to look for further shape errors, but the table is then not used
+    /// (its other checks would report consequences of the missing value).
     fn de<T: DeserializeOwned>(&mut self, v: Spanned<DeValue<'_>>, what: &str) -> Option<T> {
         let whole = v.span();
         let mut cur = v;
+        let mut set_aside: Vec<String> = Vec::new();
         // Each round removes one key, so the loop ends; the bound is a guard.
         for _ in 0..256 {
             let e = match T::deserialize(ValueDeserializer::from(cur.clone())) {
-                Ok(t) => return Some(t),
+                Ok(t) if set_aside.is_empty() => return Some(t),
+                Ok(_) => return None,
                 Err(e) => e,
             };
             let msg = e.message().trim_end().to_owned();
@@ -99,15 +102,34 @@ impl V {
                     None => return None,
                 }
             }
-            let help = if msg.starts_with("missing field") {
-                "add the missing key to this table"
-            } else if msg.starts_with("invalid type") {
+            if let Some(missing) = msg
+                .strip_prefix("missing field `")
+                .and_then(|m| m.split('`').next())
+            {
+                if set_aside.iter().any(|k| k == missing) {
+                    // Already reported as a value of the wrong type.
+                    return None;
+                }
+                self.err(
+                    span,
+                    format!("in {what}: missing key `{missing}`"),
+                    format!("add `{missing} = ...` to this table"),
+                );
+                return None;
+            }
+            let help = if msg.starts_with("invalid type") || msg.starts_with("invalid value") {
                 "write the value with the expected type"
             } else {
                 "see examples/caribix.toml for the expected form"
             };
-            self.err(span, format!("in {what}: {msg}"), help);
-            return None;
+            self.err(span.clone(), format!("in {what}: {msg}"), help);
+            match without_value_at(&cur, &span) {
+                Some((key, next)) => {
+                    set_aside.push(key);
+                    cur = next;
+                }
+                None => return None,
+            }
         }
         None
     }
@@ -379,6 +401,29 @@ fn without_key_at<'i>(v: &Spanned<DeValue<'i>>, at: &Span) -> Option<Spanned<DeV
         }
         _ => None,
     }
+}
+
+/// `v` (a table) without the top-level key whose value holds `at`, and
+/// that key's name.
+fn without_value_at<'i>(
+    v: &Spanned<DeValue<'i>>,
+    at: &Span,
+) -> Option<(String, Spanned<DeValue<'i>>)> {
+    let DeValue::Table(t) = v.get_ref() else {
+        return None;
+    };
+    let (key, _) = t.iter().find(|(_, val)| {
+        let s = val.span();
+        s.start <= at.start && at.start < s.end.max(s.start + 1)
+    })?;
+    let name: String = key.get_ref().to_string();
+    let mut out = DeTable::new();
+    for (k, val) in t.iter() {
+        if k.get_ref() != key.get_ref() {
+            out.insert(k.clone(), val.clone());
+        }
+    }
+    Some((name, Spanned::new(v.span(), DeValue::Table(out))))
 }
 
 /// Splits serde's "unknown field `x`, expected one of `a`, `b`" into the
