@@ -77,7 +77,7 @@ pub struct Config {
     /// Families for which we offer to receive several paths. Default none.
     pub add_path_receive: FamilySet,
     /// Our BGP role (RFC 9234); `None` announces no role and checks none.
-    /// Default `Some(Role::RouteServer)`.
+    /// Used on eBGP sessions only. Default `Some(Role::RouteServer)`.
     pub role: Option<Role>,
     /// Refuse a peer that announces no role (RFC 9234 §4.2 strict mode).
     /// Default false.

@@ -158,7 +158,8 @@ pub fn local_open(cfg: &Config) -> Open {
             Afi::Ipv6,
         )]));
     }
-    if let Some(role) = cfg.role {
+    // RFC 9234 roles describe relations between ASes: eBGP only.
+    if let (Some(role), true) = (cfg.role, cfg.is_ebgp()) {
         caps.push(Capability::Role(role));
     }
     caps.push(Capability::FourOctetAs(cfg.local_as));
@@ -216,7 +217,9 @@ pub fn roles_match(ours: Role, theirs: Role) -> bool {
 /// checked by the decoder). Checks, in order: non-capability optional
 /// parameters (Unsupported Optional Parameter), peer AS (Bad Peer AS),
 /// hold time 1 or 2 (Unacceptable Hold Time), BGP identifier (Bad BGP
-/// Identifier), role (Role Mismatch).
+/// Identifier), role on eBGP sessions (Role Mismatch; RFC 9234 roles are
+/// relations between ASes, so iBGP sessions neither announce nor check
+/// them).
 pub fn check_open(cfg: &Config, open: &Open) -> Result<(), OpenError> {
     if let Some((ptype, _)) = open.other_params.first() {
         return Err(OpenError::new(
@@ -291,7 +294,7 @@ pub fn check_open(cfg: &Config, open: &Open) -> Result<(), OpenError> {
             format!("iBGP peer uses our own BGP identifier {}", open.bgp_id),
         ));
     }
-    if let Some(ours) = cfg.role {
+    if let (Some(ours), true) = (cfg.role, cfg.is_ebgp()) {
         check_role(cfg, ours, open)?;
     }
     Ok(())

@@ -356,6 +356,17 @@ fn roles() {
 }
 
 #[test]
+fn no_role_on_ibgp() {
+    let mut c = cfg();
+    c.peer_as = c.local_as;
+    c.strict_role = true;
+    assert!(!local_open(&c).has(9), "no role capability on iBGP");
+    let mut p = peer(vec![Capability::Role(Role::Provider)]);
+    p.my_as = 64500;
+    assert_eq!(check_open(&c, &p), Ok(()));
+}
+
+#[test]
 fn ebgp_and_ibgp_identifiers() {
     // eBGP peers may share our identifier (RFC 6286 §2.1).
     let mut p = peer(vec![]);
