@@ -105,24 +105,7 @@ pub(crate) fn neighbor(spec: &PeerSpec, status: &SharedStatus, c: PeerCounts) ->
 
 /// Euro-IX reject codes (SPEC §3), in words.
 pub(crate) fn reason_text(code: u32) -> &'static str {
-    match code {
-        1 => "AS_PATH is too long",
-        2 => "bogon prefix",
-        3 => "prefix is on the global blocklist",
-        4 => "address family not allowed",
-        5 => "NEXT_HOP is not the member's address",
-        6 => "left-most AS is not the member's AS",
-        7 => "AS_PATH holds a bogon or reserved ASN",
-        8 => "AS_PATH holds a transit-free network's ASN",
-        9 => "origin AS is not in the member's AS-SET",
-        10 => "IPv6 prefix is not global unicast",
-        11 => "prefix is on the member's blocklist",
-        12 => "prefix is not covered by the member's IRR objects",
-        13 => "prefix length out of range",
-        14 => "RPKI invalid",
-        15 => "AS_PATH holds a never-via-route-servers ASN",
-        _ => "rejected by policy",
-    }
+    policy::reason_text(code)
 }
 
 pub(crate) fn route(prefix: Prefix, r: &InRoute, now: u32) -> RouteJson {

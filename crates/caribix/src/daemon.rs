@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use bgp_io::{run_peer, Command, Event, PeerIo, SharedStatus, Status};
 use bgp_session::Session;
 use bgp_wire::DecodeCtx;
-use routeserver::{AcceptAll, MemberInfo, PeerId, RouteServer};
+use policy::IxpPolicy;
+use routeserver::{MemberInfo, PeerId, RouteServer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
@@ -59,6 +60,8 @@ pub(crate) struct RsSpec {
     pub restart_delay: Duration,
     /// Member sessions.
     pub peers: Vec<PeerSpec>,
+    /// The import policy (SPEC §3).
+    pub policy: IxpPolicy,
 }
 
 /// Work the web API runs inside the core task, with read-only access.
@@ -67,7 +70,7 @@ pub(crate) type Job = Box<dyn FnOnce(&CoreView<'_>) + Send>;
 /// What the web API may read: the route server and the sessions.
 pub(crate) struct CoreView<'a> {
     /// The route server.
-    pub rs: &'a RouteServer<AcceptAll>,
+    pub rs: &'a RouteServer<IxpPolicy>,
     peers: &'a HashMap<PeerId, PeerRuntime>,
     /// Seconds since the core started (the clock of route ages).
     pub now: u32,
@@ -135,7 +138,7 @@ impl Handle {
 
 /// Start a route server on the current runtime.
 pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
-    let mut rs = RouteServer::new(AcceptAll);
+    let mut rs = RouteServer::new(spec.policy.clone());
     let (core_tx, mut core_rx) = mpsc::unbounded_channel::<CoreMsg>();
     let mut peers: HashMap<PeerId, PeerRuntime> = HashMap::new();
     let mut inbound: HashMap<IpAddr, mpsc::Sender<TcpStream>> = HashMap::new();
@@ -263,7 +266,7 @@ fn written(status: &SharedStatus) -> u64 {
 }
 
 fn handle(
-    rs: &mut RouteServer<AcceptAll>,
+    rs: &mut RouteServer<IxpPolicy>,
     peers: &mut HashMap<PeerId, PeerRuntime>,
     msg: CoreMsg,
     clock: (Instant, std::time::SystemTime, &RsInfo),
@@ -287,6 +290,11 @@ fn handle(
                         Ok(o) => {
                             for issue in o.issues {
                                 tracing::warn!(peer = %p.spec.addr, "RFC 7606: {issue}");
+                            }
+                            // Known limitation: warn only; the Cease and
+                            // the delayed restart are not wired yet.
+                            if let Some(f) = o.max_prefix_exceeded {
+                                tracing::warn!(peer = %p.spec.addr, asn = p.spec.asn, family = ?f, "max-prefix limit exceeded");
                             }
                         }
                         // The session layer decoded this message already;
@@ -313,7 +321,7 @@ fn handle(
     }
 }
 
-fn flush(rs: &mut RouteServer<AcceptAll>, peers: &mut HashMap<PeerId, PeerRuntime>) {
+fn flush(rs: &mut RouteServer<IxpPolicy>, peers: &mut HashMap<PeerId, PeerRuntime>) {
     for id in rs.pending() {
         let Some(p) = peers.get_mut(&id) else {
             continue;

@@ -126,7 +126,100 @@ const MEMBERS: &[DemoMember] = &[
         mrt: 10,
         v6: 5,
     },
+    DemoMember {
+        name: "Misconfigured Router Co",
+        asn: 64509,
+        mrt: 0,
+        v6: 0,
+    },
 ];
+
+/// The member (index in [`MEMBERS`]) that announces bad routes, one per
+/// reason the import policy gives, and one good route.
+const BAD_MEMBER: usize = 12;
+
+/// The bad member's routes: (prefix, AS path, next hop, expected reject
+/// code; 0 for the good one).
+fn bad_routes() -> Vec<(Prefix, Vec<u32>, Ipv4Addr, u32)> {
+    let asn = MEMBERS[BAD_MEMBER].asn;
+    let own = member_v4(BAD_MEMBER);
+    let pfx = |a: [u8; 4], l: u8| Prefix::v4(Ipv4Addr::from(a), l).unwrap_or(Prefix::V4(0, 0));
+    vec![
+        (pfx([45, 0, 4, 0], 24), vec![asn], own, 0),
+        (
+            pfx([10, 99, 0, 0], 16),
+            vec![asn],
+            own,
+            policy::code::BOGON_PREFIX,
+        ),
+        (
+            pfx([45, 0, 0, 0], 24),
+            vec![asn; 40],
+            own,
+            policy::code::AS_PATH_TOO_LONG,
+        ),
+        (
+            pfx([45, 0, 1, 0], 25),
+            vec![asn],
+            own,
+            policy::code::INVALID_PREFIX_LEN,
+        ),
+        (
+            pfx([45, 0, 2, 0], 24),
+            vec![15169],
+            own,
+            policy::code::INVALID_LEFT_MOST_ASN,
+        ),
+        (
+            pfx([45, 0, 3, 0], 24),
+            vec![asn],
+            Ipv4Addr::new(127, 0, 1, 99),
+            policy::code::INVALID_NEXT_HOP,
+        ),
+    ]
+}
+
+/// The demo's import policy: the defaults of SPEC §3, except that the
+/// members' paths may hold private and documentation ASNs (the demo's
+/// members and the synthetic paths use them) and transit-free networks
+/// (the demo replays a full-table sample as its members' routes, so
+/// tier-1 networks are in most paths).
+fn demo_policy() -> policy::IxpPolicy {
+    let mut s = policy::Settings::defaults(RS_ASN);
+    s.allow_private_asns = true;
+    s.transit_free_asns.clear();
+    let members = MEMBERS
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let mut ms = policy::MemberSettings::defaults(
+                m.asn,
+                vec![IpAddr::V4(member_v4(i)), IpAddr::V6(member_v6(i))],
+                &s,
+            );
+            // Limits with room for growth, as an operator would set them.
+            ms.max_prefix = registry::MaxPrefix {
+                ipv4: (2 * m.mrt as u32).max(100),
+                ipv6: (2 * m.v6 as u32).max(50),
+            };
+            ms
+        })
+        .collect();
+    policy::IxpPolicy::new(s, members)
+}
+
+/// Whether a replayed route would be rejected for a reason the demo does
+/// not mean to show: bogon prefixes or reserved ASNs in the RIS sample.
+fn unwanted(g: &RouteGroup, n: &Nlri) -> bool {
+    use bgp_wire::attr::{type_code, RawAttrIter};
+    if policy::bogons::is_bogon_prefix(&n.prefix) {
+        return true;
+    }
+    RawAttrIter::new(&g.block)
+        .filter(|a| a.type_code == type_code::AS_PATH)
+        .filter_map(|a| bgp_wire::AsPathRef::new(a.value, true).ok())
+        .any(|p| p.path_len() > 32 || p.asns().any(|a| policy::bogons::is_bogon_asn(a, true)))
+}
 
 fn member_v4(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, 1, 11 + i as u8)
@@ -165,7 +258,26 @@ fn build_routes(mrt: &std::path::Path) -> Result<Vec<Vec<RouteGroup>>, String> {
             link_local: None,
         };
         groups.extend(synthetic(i as u32, m.asn, nh6, m.v6, true));
+        for g in &mut groups {
+            let keep: Vec<Nlri> = g.nlri.iter().filter(|n| !unwanted(g, n)).copied().collect();
+            g.nlri = keep;
+        }
+        groups.retain(|g| !g.nlri.is_empty());
         all.push(groups);
+    }
+    if let Some(bad) = all.get_mut(BAD_MEMBER) {
+        for (prefix, path, nh, _) in bad_routes() {
+            let attrs = bgp_wire::PathAttributes {
+                origin: Some(bgp_wire::Origin::Igp),
+                as_path: Some(bgp_wire::AsPath::from_sequence(&path)),
+                ..bgp_wire::PathAttributes::default()
+            };
+            bad.push(RouteGroup {
+                block: speaker::routes::block(&attrs),
+                next_hop: NextHop::V4(nh),
+                nlri: vec![Nlri::new(prefix)],
+            });
+        }
     }
     // Overlap: the CDN (index 7) re-announces ten of the hosting member's
     // (index 4) prefixes.
@@ -208,6 +320,7 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
                 active: false,
             })
             .collect(),
+        policy: demo_policy(),
     };
     let handle = match daemon::start(spec).await {
         Ok(h) => h,
@@ -235,6 +348,11 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
     );
     println!("  JSON API:  http://{web}/api/v1/neighbors");
     println!("  routes:    http://{web}/api/v1/neighbors/AS64496_127_0_1_11/routes");
+    println!(
+        "  filtered:  http://{web}/api/v1/neighbors/AS{}_127_0_1_{}/routes?filtered=true",
+        MEMBERS[BAD_MEMBER].asn,
+        11 + BAD_MEMBER
+    );
     let announced: Vec<HashSet<Prefix>> = routes
         .iter()
         .map(|g| {
@@ -284,7 +402,9 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
             for (i, groups) in churned.drain(..) {
                 speakers[i].announce(groups);
             }
-            let i = rng.below(MEMBERS.len() as u64) as usize;
+            // Not the bad member: re-announced with a plain path, its bad
+            // routes would turn good.
+            let i = rng.below(BAD_MEMBER as u64) as usize;
             let nlri: Vec<Nlri> = announced[i]
                 .iter()
                 .filter(|p| matches!(p, Prefix::V4(..)))
@@ -334,12 +454,17 @@ fn reannounce(nlri: &[Nlri], i: usize) -> Vec<RouteGroup> {
 }
 
 /// What member `i` should hold: every prefix announced by a member of
-/// another AS.
+/// another AS, except those the import policy rejects.
 fn expected(announced: &[HashSet<Prefix>], i: usize) -> HashSet<Prefix> {
+    let rejected: HashSet<Prefix> = bad_routes()
+        .into_iter()
+        .filter(|r| r.3 != 0)
+        .map(|r| r.0)
+        .collect();
     let mut e = HashSet::new();
     for (j, a) in announced.iter().enumerate() {
         if MEMBERS[j].asn != MEMBERS[i].asn {
-            e.extend(a.iter().copied());
+            e.extend(a.iter().filter(|p| !rejected.contains(p)).copied());
         }
     }
     e

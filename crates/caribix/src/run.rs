@@ -2,9 +2,10 @@
 //! configuration, starts one route server per `[[route_server]]` with the
 //! members of its IXP, serves the JSON API, and stops on Ctrl-C or SIGTERM.
 //!
-//! Known limitations: SIGHUP reload is not implemented yet; policy filters
-//! are not applied yet (the route server is transparent and accepts every
-//! route); TCP-MD5 and GTSM settings are read but not applied.
+//! Known limitations: SIGHUP reload is not implemented yet; the RPKI and
+//! IRR checks are off (no data source is wired yet); exceeding max-prefix
+//! is logged, not enforced; TCP-MD5 and GTSM settings are read but not
+//! applied.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -42,6 +43,7 @@ pub(crate) async fn run(file: &Path) -> ExitCode {
             hold_time: rs.hold_time,
             restart_delay: Duration::from_secs(5),
             peers,
+            policy: policy::IxpPolicy::from_config(&cfg, rs),
         };
         match daemon::start(spec).await {
             Ok(h) => {
