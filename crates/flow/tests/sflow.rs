@@ -369,3 +369,65 @@ fn ipv4_header_protocol_and_zero_rate() {
     assert_eq!(r.src_mac, None);
     assert_eq!(r.dst_port, Some(5353));
 }
+
+#[test]
+fn simulated_agent_datagrams_decode_in_sequence_and_scale() {
+    use flow::sflow::encode::{Agent, SampledFrame};
+    let big = frames::frame(
+        [2, 0, 0, 0, 0, 1],
+        [2, 0, 0, 0, 0, 2],
+        Some(10),
+        "10.0.0.1".parse().unwrap(),
+        "10.0.0.2".parse().unwrap(),
+        17,
+        1,
+        2,
+        1400,
+        1,
+    );
+    let small = frames::frame(
+        [2, 0, 0, 0, 0, 2],
+        [2, 0, 0, 0, 0, 1],
+        None,
+        "2001:db8::2".parse().unwrap(),
+        "2001:db8::1".parse().unwrap(),
+        6,
+        179,
+        40000,
+        90,
+        2,
+    );
+    let mut agent = Agent::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 0, 1000);
+    let mut dec = Decoder::default();
+    let mut bytes = 0;
+    for i in 0..5 {
+        let f = [
+            SampledFrame {
+                frame: &big,
+                input: 1,
+                output: 2,
+            },
+            SampledFrame {
+                frame: &small,
+                input: 2,
+                output: 1,
+            },
+        ];
+        let d = agent.datagram(i * 1000, &f);
+        let out = dec
+            .sflow(IpAddr::V4(Ipv4Addr::LOCALHOST), &d, UnixMillis(0))
+            .unwrap();
+        bytes += out.records.iter().map(|r| r.bytes).sum::<u64>();
+        let Sample::Flow(s) = &sflow::decode(&d).unwrap().samples[0] else {
+            panic!()
+        };
+        let h = s.raw_header().unwrap();
+        assert_eq!((h.header.len(), h.frame_length, h.stripped), (128, 1404, 4));
+    }
+    assert_eq!(bytes, 5 * (1400 + 90) * 1000);
+    assert_eq!(
+        dec.counters().sflow_lost_datagrams + dec.counters().sflow_lost_samples,
+        0
+    );
+    assert_eq!(dec.counters().sequence_resets, 0);
+}
