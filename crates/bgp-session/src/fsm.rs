@@ -258,6 +258,7 @@ impl Session {
             return;
         }
         self.state = to;
+        self.stats.state_since = Some(now);
         if to == State::Established {
             self.stats.established_since = Some(now);
             self.stats.established_count += 1;

@@ -51,6 +51,9 @@ pub struct Stats {
     pub sent: MessageCounts,
     /// Why the session last went down, and when.
     pub last_error: Option<(Instant, DownReason)>,
+    /// When the session entered its current state (`None` before the
+    /// first change), for the looking glass's "since" column.
+    pub state_since: Option<Instant>,
     /// When the session last became Established; `None` when it is not.
     pub established_since: Option<Instant>,
     /// How many times the session became Established.

@@ -133,6 +133,7 @@ fn statistics() {
     // reported, not ignored.
     assert_eq!(st.route_refresh_ignored, 0);
     assert_eq!(st.established_since, Some(t1));
+    assert_eq!(st.state_since, Some(t1));
     assert_eq!(st.established_count, 1);
     assert_eq!(st.last_error, None);
     let t2 = t1 + Duration::from_secs(60);
@@ -145,6 +146,7 @@ fn statistics() {
     );
     let st = s.stats();
     assert_eq!(st.established_since, None);
+    assert_eq!(st.state_since, Some(t2));
     assert_eq!(st.sent.notification, 1);
     let (at, reason) = st.last_error.clone().expect("last error");
     assert_eq!(at, t2);
