@@ -829,3 +829,16 @@ fn every_wrong_type_of_a_table_is_reported_without_consequential_errors() {
     assert_eq!(d.error_count(), 4, "{}", d.render());
     assert_eq!(d.warning_count(), 0, "{}", d.render());
 }
+
+#[test]
+fn duplicate_keys_and_tables() {
+    let d = check("[ixp]\nshortname = \"A\"\nshortname = \"B\"\n");
+    expect(&d, Severity::Error, 3, 1, "TOML syntax: duplicate key");
+    assert!(
+        d.render().contains("help: a key may appear once per table"),
+        "{}",
+        d.render()
+    );
+    let d = check(&format!("{BASE}\n[ixp]\nshortname = \"B\"\n"));
+    expect(&d, Severity::Error, 17, 2, "TOML syntax: duplicate key");
+}

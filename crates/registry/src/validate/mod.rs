@@ -489,11 +489,15 @@ fn read_top(v: &mut V, src: &str) -> Option<RawDoc> {
     if !errors.is_empty() {
         for e in errors {
             let span = e.span().unwrap_or(0..0);
-            v.err(
-                span,
-                format!("TOML syntax: {}", e.message().trim_end()),
-                "fix the syntax; strings need double quotes, tables [name], arrays of tables [[name]]",
-            );
+            let msg = e.message().trim_end();
+            let help = if msg.contains("duplicate key") {
+                "a key may appear once per table, and a [table] once per file; repeated entries are written [[name]]"
+            } else if msg.contains("string") {
+                "close the string with a double quote on the same line"
+            } else {
+                "fix the syntax: key = value, strings in double quotes, tables [name], arrays of tables [[name]]"
+            };
+            v.err(span, format!("TOML syntax: {msg}"), help);
         }
         return None;
     }
