@@ -12,6 +12,10 @@ use std::time::Duration;
 
 use bgp_wire::{Family, FamilySet, Role};
 
+/// Longest timer a configuration may set: a week. Longer values are
+/// mistakes, and bounding them keeps `now + timer` far from overflow.
+pub const MAX_TIMER: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Graceful restart as we announce it (RFC 4724 §3). A route server is a
 /// receiving speaker: it announces a restart time of 0 and no families, so
 /// that members keep its routes only as their own policy says.
@@ -144,6 +148,18 @@ impl Config {
         if self.families.is_empty() {
             return Err(ConfigError::NoFamily);
         }
+        let timers = [
+            ("connect_retry", Some(self.connect_retry)),
+            ("open_hold_time", Some(self.open_hold_time)),
+            ("delay_open", self.delay_open),
+            ("restart_delay", self.restart_delay),
+            ("restart_delay_max", Some(self.restart_delay_max)),
+        ];
+        for (name, d) in timers {
+            if d.is_some_and(|d| d > MAX_TIMER) {
+                return Err(ConfigError::Timer(name));
+            }
+        }
         Ok(())
     }
 
@@ -166,6 +182,8 @@ pub enum ConfigError {
     RestartTime(u16),
     /// No address family offered.
     NoFamily,
+    /// A timer longer than [`MAX_TIMER`]; the field's name.
+    Timer(&'static str),
 }
 
 impl std::fmt::Display for ConfigError {
@@ -182,6 +200,7 @@ impl std::fmt::Display for ConfigError {
                 "graceful restart time {t} s does not fit in 12 bits (at most 4095)"
             ),
             ConfigError::NoFamily => f.write_str("no address family is offered"),
+            ConfigError::Timer(name) => write!(f, "{name} is longer than a week"),
         }
     }
 }

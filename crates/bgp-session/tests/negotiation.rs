@@ -307,6 +307,13 @@ fn hold_time_negotiation() {
     let mut c = cfg();
     c.hold_time = 2;
     assert!(c.validate().is_err(), "we may not propose 2 s either");
+    let mut c = cfg();
+    c.restart_delay = Some(std::time::Duration::MAX);
+    assert_eq!(
+        c.validate(),
+        Err(bgp_session::ConfigError::Timer("restart_delay"))
+    );
+    assert!(bgp_session::Session::new(c).is_err());
 }
 
 #[test]
