@@ -211,12 +211,13 @@ impl Diagnostics {
         };
         out.push_str(&format!("{:width$} |\n", ""));
         out.push_str(&format!("{} | {}\n", start.line, text));
-        out.push_str(&format!(
-            "{:width$} | {}{}\n",
-            "",
-            " ".repeat(start.col - 1),
-            "^".repeat(carets)
-        ));
+        // Keep tabs in the padding so that the carets line up under them.
+        let pad: String = text
+            .chars()
+            .take(start.col - 1)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        out.push_str(&format!("{:width$} | {pad}{}\n", "", "^".repeat(carets)));
     }
 
     /// Renders every finding, then a one-line count, like a compiler.
@@ -275,6 +276,15 @@ mod tests {
         // inside the é: clamped back to its start
         assert_eq!(line_col(s, 8), LineCol { line: 2, col: 2 });
         assert_eq!(line_col(s, 1000), LineCol { line: 3, col: 1 });
+    }
+
+    #[test]
+    fn carets_line_up_under_tabs() {
+        let src = "[web]\n\tlisten = 5\n";
+        let mut d = Diagnostics::new(Path::new("x.toml"), src);
+        d.push(Diagnostic::error(Some(16..17), "bad"));
+        let r = d.render();
+        assert!(r.contains("2 | \tlisten = 5\n  | \t         ^\n"), "{r}");
     }
 
     #[test]
