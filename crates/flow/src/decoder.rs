@@ -24,6 +24,7 @@ use crate::sflow::{self, CounterData, IfCounters, Sample};
 use crate::template::{decode_record, Fields, Lookup, Samplers, Template, TemplateCache};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Largest forward sequence jump still counted as loss.
 pub const MAX_GAP: u32 = 1 << 20;
@@ -578,14 +579,14 @@ impl Decoder {
         domain: u32,
         id: u16,
         now: UnixMillis,
-    ) -> Option<Template> {
+    ) -> Option<Arc<Template>> {
         let cache = if ipfix {
             &mut self.ipfix_templates
         } else {
             &mut self.nf9_templates
         };
         match cache.get(exporter, domain, id, now) {
-            Lookup::Found(t) => Some(t.clone()),
+            Lookup::Found(t) => Some(Arc::clone(t)),
             Lookup::Missing => None,
             Lookup::Expired => {
                 self.counters.templates_expired += 1;

@@ -18,6 +18,7 @@ use crate::reader::{be_uint, Reader};
 use crate::record::{MacAddr, UnixMillis};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 /// Length value that marks a variable-length field (RFC 7011 §7).
 pub const VARIABLE_LENGTH: u16 = 65535;
@@ -105,7 +106,8 @@ struct Key {
 
 #[derive(Debug, Clone)]
 struct Entry {
-    template: Template,
+    // Shared so a lookup costs a reference count, not a copy of the fields.
+    template: Arc<Template>,
     refreshed: UnixMillis,
 }
 
@@ -113,7 +115,7 @@ struct Entry {
 #[derive(Debug)]
 pub enum Lookup<'a> {
     /// A live template.
-    Found(&'a Template),
+    Found(&'a Arc<Template>),
     /// Never learned, or withdrawn.
     Missing,
     /// Learned, but not refreshed within the timeout; now removed.
@@ -169,7 +171,7 @@ impl TemplateCache {
         self.entries.insert(
             key,
             Entry {
-                template,
+                template: Arc::new(template),
                 refreshed: now,
             },
         );
