@@ -807,14 +807,18 @@ impl<'a> Attributes<'a> {
     }
 
     /// The AS path with 32-bit ASNs: on a 2-octet session, AS_PATH merged with
-    /// AS4_PATH per RFC 6793 §4.2.3 (and AS4_PATH ignored when AGGREGATOR
-    /// names an AS other than AS_TRANS).
+    /// AS4_PATH per RFC 6793 §4.2.3. AS4_PATH is ignored only when AGGREGATOR
+    /// and AS4_AGGREGATOR were *both* received and AGGREGATOR names an AS
+    /// other than AS_TRANS ("When both of the attributes are received, if
+    /// the AS number in the AGGREGATOR attribute is not AS_TRANS, then the
+    /// AS4_AGGREGATOR attribute and the AS4_PATH attribute SHALL be
+    /// ignored"); an AGGREGATOR alone does not cancel AS4_PATH.
     pub fn effective_as_path(&self) -> Option<crate::aspath::AsPath> {
         let p = self.as_path?.to_owned_path();
         if self.four_octet_as {
             return Some(p);
         }
-        if let Some(agg) = self.aggregator {
+        if let (Some(agg), Some(_)) = (self.aggregator, self.as4_aggregator) {
             if agg.asn != u32::from(crate::AS_TRANS) {
                 return Some(p);
             }
