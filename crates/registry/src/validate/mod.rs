@@ -665,7 +665,7 @@ struct LanSpans {
     v6: Option<Span>,
 }
 
-fn check_lans(v: &mut V, raw: &[raw::PeeringLan]) -> (Vec<PeeringLan>, Vec<LanSpans>) {
+fn check_lans(v: &mut V, raw: &[raw::PeeringLan]) -> Vec<PeeringLan> {
     let mut out = Vec::new();
     let mut spans = Vec::new();
     let mut names: HashMap<(String, String), Span> = HashMap::new();
@@ -772,7 +772,7 @@ fn check_lans(v: &mut V, raw: &[raw::PeeringLan]) -> (Vec<PeeringLan>, Vec<LanSp
             }
         }
     }
-    (out, spans)
+    out
 }
 
 fn check_route_servers(
@@ -1076,7 +1076,7 @@ fn check_web_flows(
     (web, flows)
 }
 
-fn check_bridges(v: &mut V, raw: &[raw::Bridge]) -> (Vec<Bridge>, HashMap<String, Span>) {
+fn check_bridges(v: &mut V, raw: &[raw::Bridge]) -> Vec<Bridge> {
     let mut out = Vec::new();
     let mut names: HashMap<String, Span> = HashMap::new();
     for r in raw {
@@ -1181,7 +1181,7 @@ fn check_bridges(v: &mut V, raw: &[raw::Bridge]) -> (Vec<Bridge>, HashMap<String
             max_prefix: mp,
         });
     }
-    (out, names)
+    out
 }
 
 /// Validates `src` (read from `path`): the configuration when there is no
@@ -1203,11 +1203,11 @@ pub(crate) fn validate(path: &Path, src: &str) -> (Option<Config>, Diagnostics) 
                 .with_help("add an [ixp] table with shortname, name and country"),
         );
     }
-    let (lans, _) = check_lans(&mut v, &doc.lans);
+    let lans = check_lans(&mut v, &doc.lans);
     let route_servers = check_route_servers(&mut v, &doc.route_servers, &lans);
     let policy = check_policy(&mut v, doc.policy.as_ref());
     let (web, flows) = check_web_flows(&mut v, doc.web.as_ref(), doc.flows.as_ref());
-    let (bridges, _) = check_bridges(&mut v, &doc.bridges);
+    let bridges = check_bridges(&mut v, &doc.bridges);
     let ctx = Ctx {
         lans: &lans,
         route_servers: &route_servers,
