@@ -130,7 +130,7 @@ pub enum Input<'a> {
     /// the session takes it; in Idle it asks for it to be closed
     /// ([`Output::Disconnect`]); in later states it is ignored, because a
     /// second connection to the same peer needs a `Session` of its own
-    /// (see [`crate::collision`]).
+    /// (see [`crate::collision()`]).
     TcpConnected(Direction),
     /// The TCP connection failed, or the peer closed it (event 18).
     TcpConnectionFails,
@@ -171,7 +171,7 @@ pub enum Output {
         to: State,
     },
     /// The peer's OPEN was accepted; the caller checks for a connection
-    /// collision (RFC 4271 §6.8) with [`crate::collision`].
+    /// collision (RFC 4271 §6.8) with [`crate::collision()`].
     OpenReceived {
         /// The peer's BGP identifier.
         peer_id: Ipv4Addr,

@@ -27,7 +27,7 @@
 //! - Timer expiries for timers that are not armed are ignored: a caller
 //!   racing a cancellation cannot reset a session.
 //! - One `Session` owns one connection: a second connection to the same
-//!   peer gets a `Session` of its own and [`crate::collision`] decides.
+//!   peer gets a `Session` of its own and [`crate::collision()`] decides.
 
 use std::time::{Duration, Instant};
 

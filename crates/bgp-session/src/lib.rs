@@ -13,7 +13,7 @@
 //!
 //! Covered: RFC 4271 §6 (error handling) and §8 (FSM, with DelayOpen and
 //! an IdleHold-style automatic restart with optional damping), §6.8
-//! connection collisions ([`collision`]), capability negotiation (RFC 5492,
+//! connection collisions ([`collision()`]), capability negotiation (RFC 5492,
 //! 4760, 6793, 2918, 7313, 7911, 4724 as receiving speaker, 8654, 8950,
 //! 9234 roles), FSM error subcodes (RFC 6608), Cease subcodes (RFC 4486)
 //! with shutdown communication (RFC 9003), and AS 0 (RFC 7607).
