@@ -418,7 +418,8 @@ impl Member {
         });
     }
 
-    fn birdc(&self, lab: &Lab, args: &[&str]) -> Result<String, String> {
+    /// Run `birdc` against this member's BIRD.
+    pub(crate) fn birdc(&self, lab: &Lab, args: &[&str]) -> Result<String, String> {
         let sock = lab.path(&format!("{}.bird.ctl", self.name));
         let birdc = which("birdc", "bird2").to_string_lossy().into_owned();
         let mut v = vec![birdc.as_str(), "-s", sock.as_str()];
