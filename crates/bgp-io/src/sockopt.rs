@@ -27,7 +27,12 @@ struct TcpMd5Sig {
     key: [u8; MD5_MAX_KEY],
 }
 
-fn setsockopt<T>(fd: &impl AsFd, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+fn setsockopt<T>(
+    fd: &impl AsFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
     let len = std::mem::size_of::<T>() as libc::socklen_t;
     // SAFETY: the descriptor is borrowed from a live socket; `value` points
     // to a fully initialised `T` of `len` bytes, which the kernel only reads.
@@ -81,7 +86,9 @@ pub fn set_md5(fd: &impl AsFd, peer: IpAddr, key: &[u8]) -> io::Result<()> {
                 sin6_family: libc::AF_INET6 as libc::sa_family_t,
                 sin6_port: 0,
                 sin6_flowinfo: 0,
-                sin6_addr: libc::in6_addr { s6_addr: a.octets() },
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.octets(),
+                },
                 sin6_scope_id: 0,
             };
             // SAFETY: as above, for sockaddr_in6.
@@ -100,6 +107,19 @@ pub fn set_md5(fd: &impl AsFd, peer: IpAddr, key: &[u8]) -> io::Result<()> {
     };
     sig.key[..key.len()].copy_from_slice(key);
     setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_MD5SIG, &sig)
+}
+
+/// Send with TTL / hop limit 255 (RFC 5082 §3), without filtering what
+/// arrives. Set on a listening socket so that its SYN-ACKs, and the
+/// connections it accepts, reach GTSM peers that drop anything below 254;
+/// harmless for peers without GTSM.
+pub fn set_ttl_255(fd: &impl AsFd, ipv6: bool) -> io::Result<()> {
+    let ttl: libc::c_int = 255;
+    if ipv6 {
+        setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, &ttl)
+    } else {
+        setsockopt(fd, libc::IPPROTO_IP, libc::IP_TTL, &ttl)
+    }
 }
 
 /// GTSM (RFC 5082 §3): send with TTL / hop limit 255 and accept only

@@ -41,6 +41,10 @@ pub(crate) struct PeerSpec {
     pub name: String,
     /// Connect out as well as listen.
     pub active: bool,
+    /// TCP-MD5 password (RFC 2385).
+    pub md5: Option<String>,
+    /// GTSM (RFC 5082).
+    pub gtsm: bool,
 }
 
 /// What a route server instance needs.
@@ -141,7 +145,7 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
     let mut rs = RouteServer::new(spec.policy.clone());
     let (core_tx, mut core_rx) = mpsc::unbounded_channel::<CoreMsg>();
     let mut peers: HashMap<PeerId, PeerRuntime> = HashMap::new();
-    let mut inbound: HashMap<IpAddr, mpsc::Sender<TcpStream>> = HashMap::new();
+    let mut inbound: HashMap<IpAddr, (mpsc::Sender<TcpStream>, bool)> = HashMap::new();
     for p in &spec.peers {
         let id = rs.add_member(MemberInfo {
             asn: p.asn,
@@ -161,7 +165,7 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
             }
         };
         let (in_tx, in_rx) = mpsc::channel(4);
-        inbound.insert(p.addr, in_tx);
+        inbound.insert(p.addr, (in_tx, p.gtsm));
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
         let status: SharedStatus = Arc::new(Mutex::new(Status::default()));
@@ -170,6 +174,8 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
             inbound: Some(in_rx),
             remote: SocketAddr::new(p.addr, port),
             local: None,
+            md5: p.md5.as_ref().map(|k| k.as_bytes().to_vec()),
+            gtsm: p.gtsm,
         };
         tokio::spawn(run_peer(session, io, cmd_rx, ev_tx, status.clone()));
         let fwd = core_tx.clone();
@@ -196,6 +202,18 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
     for addr in &spec.listen {
         let l = TcpListener::bind(addr).await?;
         listening.push(l.local_addr()?);
+        if spec.peers.iter().any(|p| p.gtsm) {
+            // SYN-ACKs must leave with TTL 255 too, or a GTSM peer drops
+            // them; the minimum TTL is set per accepted connection below.
+            bgp_io::sockopt::set_ttl_255(&l, addr.is_ipv6())?;
+        }
+        for p in &spec.peers {
+            if let Some(key) = &p.md5 {
+                if p.addr.is_ipv6() == addr.is_ipv6() {
+                    bgp_io::sockopt::set_md5(&l, p.addr, key.as_bytes())?;
+                }
+            }
+        }
         let inbound = inbound.clone();
         let rs_name = spec.name.clone();
         tokio::spawn(async move {
@@ -205,7 +223,12 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
                     continue;
                 };
                 match inbound.get(&from.ip()) {
-                    Some(tx) => {
+                    Some((tx, gtsm)) => {
+                        if *gtsm {
+                            if let Err(e) = bgp_io::sockopt::set_gtsm(&stream, from.is_ipv6()) {
+                                tracing::warn!(%from, "cannot set GTSM: {e}");
+                            }
+                        }
                         if tx.try_send(stream).is_err() {
                             tracing::warn!(%from, rs = %rs_name, "session busy; connection refused");
                         }

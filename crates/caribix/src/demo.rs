@@ -318,6 +318,8 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
                 addr: IpAddr::V4(member_v4(i)),
                 name: m.name.to_string(),
                 active: false,
+                md5: None,
+                gtsm: false,
             })
             .collect(),
         policy: demo_policy(),

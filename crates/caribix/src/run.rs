@@ -4,8 +4,7 @@
 //!
 //! Known limitations: SIGHUP reload is not implemented yet; the RPKI and
 //! IRR checks are off (no data source is wired yet); exceeding max-prefix
-//! is logged, not enforced; TCP-MD5 and GTSM settings are read but not
-//! applied.
+//! is logged, not enforced.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -32,6 +31,8 @@ pub(crate) async fn run(file: &Path) -> ExitCode {
                     addr,
                     name: m.name.clone(),
                     active: !m.passive,
+                    md5: m.md5_password.clone(),
+                    gtsm: m.gtsm,
                 })
             })
             .collect();

@@ -1,0 +1,314 @@
+//! TCP-MD5 (RFC 2385) and GTSM (RFC 5082) on member sessions, enforced by
+//! the Linux kernel: `caribix run` with a configuration that sets them.
+//! - BIRD 2 with the right password reaches Established; BIRD with a wrong
+//!   password never does.
+//! - A speaker that sends with TTL 255 reaches Established with a member
+//!   configured for GTSM; one that sends with the default TTL (64) never
+//!   does, since the route server drops its packets.
+//!   (On loopback the TTL is not decremented, so 64 < 254 is dropped.)
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bgp_io::{run_peer, PeerIo, Status};
+use bgp_session::{Config, Session, State};
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn tempdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("caribix-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn need(bin: &str) {
+    let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        .iter()
+        .any(|d| Path::new(d).join(bin).exists());
+    assert!(
+        found,
+        "{bin} is not installed: run scripts/install-deps (Debian package bird2)"
+    );
+}
+
+fn bird(
+    dir: &Path,
+    name: &str,
+    local: Ipv4Addr,
+    asn: u32,
+    rs_port: u16,
+    password: &str,
+) -> (Proc, PathBuf) {
+    let sock = dir.join(format!("{name}.ctl"));
+    let conf = dir.join(format!("{name}.conf"));
+    let mut f = std::fs::File::create(&conf).unwrap();
+    write!(
+        f,
+        "router id {local};
+protocol device {{}}
+protocol bgp rsp {{
+  local {local} port {lport} as {asn};
+  neighbor 127.0.0.1 port {rs_port} as 64500;
+  multihop;
+  password \"{password}\";
+  hold time 9;
+  connect retry time 1;
+  ipv4 {{ import all; export none; }};
+}}
+",
+        lport = free_port(),
+    )
+    .unwrap();
+    let child = Command::new("bird")
+        .arg("-f")
+        .arg("-c")
+        .arg(&conf)
+        .arg("-s")
+        .arg(&sock)
+        .arg("-P")
+        .arg(dir.join(format!("{name}.pid")))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start bird");
+    (Proc(child), sock)
+}
+
+fn bird_established(sock: &Path) -> bool {
+    Command::new("birdc")
+        .arg("-s")
+        .arg(sock)
+        .args(["show", "protocols", "rsp"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("Established"))
+        .unwrap_or(false)
+}
+
+/// Session states by neighbor id, from the route server's JSON API.
+fn neighbor_states(web: u16) -> std::collections::HashMap<String, String> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", web)).expect("connect to the API");
+    write!(
+        s,
+        "GET /api/v1/neighbors HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let body = resp.split_once("\r\n\r\n").map(|x| x.1).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(body).expect("JSON");
+    v["neighbors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| {
+            (
+                n["id"].as_str().unwrap_or_default().to_string(),
+                n["state"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn config(port: u16, web: u16) -> String {
+    format!(
+        r#"[ixp]
+shortname = "TEST"
+name = "MD5 and GTSM test"
+country = "GP"
+
+[[peering_lan]]
+name = "lo"
+vlan = 10
+ipv4 = "127.0.0.0/8"
+
+[route_server]
+asn = 64500
+router_id = "127.0.0.1"
+listen = ["127.0.0.1:{port}"]
+
+[web]
+listen = "127.0.0.1:{web}"
+
+[[member]]
+asn = 64511
+name = "BIRD, right password"
+ipv4 = ["127.0.2.1"]
+passive = true
+md5_password = "s3cret"
+
+[[member]]
+asn = 64510
+name = "BIRD, wrong password"
+ipv4 = ["127.0.2.2"]
+passive = true
+md5_password = "s3cret"
+
+[[member]]
+asn = 64509
+name = "GTSM, TTL 255"
+ipv4 = ["127.0.2.3"]
+passive = true
+gtsm = true
+
+[[member]]
+asn = 64508
+name = "GTSM, TTL 64"
+ipv4 = ["127.0.2.4"]
+passive = true
+gtsm = true
+"#
+    )
+}
+
+fn speaker(
+    rt: &tokio::runtime::Runtime,
+    local: Ipv4Addr,
+    asn: u32,
+    port: u16,
+    gtsm: bool,
+) -> Arc<Mutex<Status>> {
+    let mut cfg = Config::new(asn, local, 64500);
+    cfg.passive = false;
+    cfg.connect_retry = Duration::from_secs(1);
+    cfg.role = None;
+    let status = Arc::new(Mutex::new(Status::default()));
+    let (_cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();
+    let io = PeerIo {
+        inbound: None,
+        remote: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+        local: Some(IpAddr::V4(local)),
+        md5: None,
+        gtsm,
+    };
+    let session = Session::new(cfg).unwrap();
+    let st = status.clone();
+    rt.spawn(async move {
+        // Keep the command sender alive for the task's life.
+        let _keep = _cmd_tx;
+        run_peer(session, io, cmd_rx, ev_tx, st).await
+    });
+    rt.spawn(async move { while ev_rx.recv().await.is_some() {} });
+    status
+}
+
+fn wait(timeout: Duration, f: impl Fn() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    f()
+}
+
+#[test]
+fn md5_and_gtsm_are_enforced() {
+    need("bird");
+    need("birdc");
+    let dir = tempdir("md5");
+    let port = free_port();
+    let conf = dir.join("caribix.toml");
+    let web = free_port();
+    std::fs::write(&conf, config(port, web)).unwrap();
+    let _rs = Proc(
+        Command::new(env!("CARGO_BIN_EXE_caribix"))
+            .arg("run")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start caribix run"),
+    );
+    let (_good, good_sock) = bird(
+        &dir,
+        "good",
+        Ipv4Addr::new(127, 0, 2, 1),
+        64511,
+        port,
+        "s3cret",
+    );
+    let (_bad, bad_sock) = bird(
+        &dir,
+        "bad",
+        Ipv4Addr::new(127, 0, 2, 2),
+        64510,
+        port,
+        "wrong",
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let ttl255 = speaker(&rt, Ipv4Addr::new(127, 0, 2, 3), 64509, port, true);
+    let ttl64 = speaker(&rt, Ipv4Addr::new(127, 0, 2, 4), 64508, port, false);
+    let state = |s: &Arc<Mutex<Status>>| s.lock().map(|s| s.state).unwrap_or(State::Idle);
+
+    assert!(
+        wait(Duration::from_secs(30), || bird_established(&good_sock)),
+        "BIRD with the right MD5 password did not come up"
+    );
+    assert!(
+        wait(Duration::from_secs(20), || state(&ttl255)
+            == State::Established),
+        "TTL 255 speaker did not come up with GTSM"
+    );
+    // Give the others time they would need to come up, then check they did not.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        !bird_established(&bad_sock),
+        "BIRD with a wrong MD5 password came up"
+    );
+    assert_ne!(
+        state(&ttl64),
+        State::Established,
+        "TTL 64 speaker came up despite GTSM"
+    );
+    // The route server's own view: its side never got the TTL-64 OPEN.
+    let states = neighbor_states(web);
+    assert_eq!(
+        states.get("AS64509_127_0_2_3").map(String::as_str),
+        Some("Established"),
+        "{states:?}"
+    );
+    assert_eq!(
+        states.get("AS64511_127_0_2_1").map(String::as_str),
+        Some("Established"),
+        "{states:?}"
+    );
+    assert_ne!(
+        states.get("AS64508_127_0_2_4").map(String::as_str),
+        Some("Established"),
+        "{states:?}"
+    );
+    assert_ne!(
+        states.get("AS64510_127_0_2_2").map(String::as_str),
+        Some("Established"),
+        "{states:?}"
+    );
+    drop(rt);
+    let _ = std::fs::remove_dir_all(&dir);
+}
