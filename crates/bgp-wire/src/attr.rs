@@ -209,8 +209,9 @@ pub struct MpReach<'a> {
     pub afi: Afi,
     /// SAFI.
     pub safi: Safi,
-    /// The next hop, if its length fits the family (else the UPDATE is
-    /// treat-as-withdraw, and this is `None`).
+    /// The next hop; `None` only for families this codec does not decode (a
+    /// length that does not fit a decoded family resets the session, RFC
+    /// 7606 §7.11).
     pub next_hop: Option<NextHop>,
     /// The NLRI, for the families we decode; `None` for other families.
     pub nlri: Option<NlriField<'a>>,
@@ -571,7 +572,14 @@ impl<'a> Attributes<'a> {
                     action: malformed_action(t, ctx.ebgp),
                     reason,
                 }),
-                Err(Malformed::Reset(r)) => return Err(r),
+                Err(Malformed::Reset(mut r)) => {
+                    // RFC 4271 §6.3: an Optional Attribute Error carries the
+                    // attribute (type, length and value) as data.
+                    if r.subcode == subcode::OPTIONAL_ATTRIBUTE {
+                        r.data = attr.tlv.to_vec();
+                    }
+                    return Err(r);
+                }
             }
         }
         // RFC 6793 §4.1: a NEW speaker ignores AS4_* from a NEW speaker.
@@ -761,11 +769,13 @@ impl<'a> Attributes<'a> {
             nlri,
         });
         if family.is_some() && next_hop.is_none() {
-            // RFC 7606 §7.11: the NLRI can still be located, so only the
-            // routes are affected.
-            return Err(Malformed::Issue(
+            // RFC 7606 §7.11: "Since the next hop precedes the NLRI field in
+            // the attribute, in this case it will not be possible to reliably
+            // locate the NLRI; thus, the 'session reset' or 'AFI/SAFI
+            // disable' approach MUST be used."
+            return Err(Malformed::Reset(mp_reset(
                 "MP_REACH_NLRI next hop length does not fit the address family",
-            ));
+            )));
         }
         Ok(())
     }
