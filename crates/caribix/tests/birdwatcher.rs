@@ -162,12 +162,12 @@ fn check_route(r: &Value, protocols: &serde_json::Map<String, Value>, path: &str
 #[test]
 fn alice_lg_reads_every_endpoint() {
     let (_demo, addr) = start_demo();
-    // Wait until every session is up and routes have arrived.
+    // Wait until every session (the demo's 13 members) is up and routes have arrived.
     let deadline = Instant::now() + Duration::from_secs(25);
     let protocols = loop {
         let v = get(&addr, "/protocols/bgp");
         let p = v["protocols"].as_object().cloned().unwrap_or_default();
-        let all_up = p.len() == 12
+        let all_up = p.len() == 13
             && p.values()
                 .all(|x| x["state"] == "up" && x["routes"]["imported"].as_u64() > Some(0));
         if all_up || Instant::now() > deadline {
