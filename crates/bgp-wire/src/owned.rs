@@ -122,7 +122,9 @@ pub struct PathAttributes {
     pub mp_reach: Option<MpReachOwned>,
     /// MP_UNREACH_NLRI.
     pub mp_unreach: Option<MpUnreachOwned>,
-    /// Unknown optional transitive attributes.
+    /// Unknown optional transitive attributes, in ascending type code order
+    /// (the order they are encoded in; type codes are unique because
+    /// repeated attributes are discarded on decode).
     pub unknown: Vec<RawAttribute>,
 }
 
@@ -130,6 +132,15 @@ impl PathAttributes {
     /// A faithful owned copy of a decoded view. MP attributes of families
     /// this codec does not decode are left out.
     pub fn from_view(a: &Attributes<'_>) -> PathAttributes {
+        let mut unknown: Vec<RawAttribute> = a
+            .unknown()
+            .map(|r| RawAttribute {
+                flags: r.flags & !flags::EXTENDED_LENGTH,
+                type_code: r.type_code,
+                value: r.value.to_vec(),
+            })
+            .collect();
+        unknown.sort_by_key(|u| u.type_code);
         PathAttributes {
             origin: a.origin,
             as_path: a.as_path.map(|p| p.to_owned_path()),
@@ -189,14 +200,7 @@ impl PathAttributes {
                     nlri: nlri.iter().collect(),
                 })
             }),
-            unknown: a
-                .unknown()
-                .map(|r| RawAttribute {
-                    flags: r.flags & !flags::EXTENDED_LENGTH,
-                    type_code: r.type_code,
-                    value: r.value.to_vec(),
-                })
-                .collect(),
+            unknown,
         }
     }
 

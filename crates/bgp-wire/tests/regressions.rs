@@ -26,3 +26,19 @@ fn unknown_attribute_with_extended_length_bit_round_trips() {
     let body = [0x00, 0x00, 0x00, 0x04, 0xff, 0x00, 0x00, 0x00];
     owned_round_trip(&body, &DecodeCtx::default());
 }
+
+/// bgp_update: two unknown optional transitive attributes received in
+/// descending type order (224, then 12). The owned copy kept the received
+/// order while the encoder writes ascending type codes, so the value
+/// changed across a round trip. Fixed by keeping the owned list in
+/// ascending order.
+#[test]
+fn unknown_attributes_out_of_order_round_trip() {
+    // Attribute length 12: type 224 (flags 0xc8) then type 12 (0xc0), each
+    // with a 4-octet value.
+    let body = [
+        0x00, 0x00, 0x00, 0x0e, 0xc8, 0xe0, 0x04, 0x40, 0xdb, 0x2f, 0x04, 0xc0, 0x0c, 0x04, 0xdc,
+        0x10, 0xe0, 0x02,
+    ];
+    owned_round_trip(&body, &DecodeCtx::default());
+}
