@@ -17,7 +17,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 use support::exporters::{
-    datagrams_pcap, listener, require, run_and_collect, tshark_fields, TempDir,
+    datagrams_pcap, listener, record_fixture, require, run_and_collect, tshark_fields, TempDir,
 };
 use support::plan::{self, A, B, C};
 
@@ -151,6 +151,7 @@ fn pmacct_sfprobe_sflow_v5_matches_the_pcap_within_sampling_error() {
         &format!("plugins: sfprobe\nsfprobe_receiver: 127.0.0.1:PORT\nsampling_rate: {RATE}\n"),
     );
     assert!(!got.is_empty(), "pmacctd sent no sFlow");
+    record_fixture("pmacct-sfprobe", &got, 6343);
     let mut c = Collector::new(plan::members(true, false));
     for d in &got {
         c.ingest_sflow(LOCAL, d, now())
@@ -295,6 +296,11 @@ fn check_netflow(
     dir: &TempDir,
 ) {
     assert!(!got.is_empty(), "{name} sent nothing");
+    record_fixture(
+        &name.replace(' ', "-"),
+        got,
+        if ipfix_version { 4739 } else { 2055 },
+    );
     let mut c = Collector::new(members);
     for d in got {
         let r = if ipfix_version {
@@ -498,6 +504,11 @@ fn softflowd_ipfix_matches_the_pcap_exactly() {
 /// sampler; totals must match the pcap within the binomial sampling error.
 fn check_sampled(got: &[Vec<u8>], ipfix_version: bool, name: &str, rate: u64) {
     assert!(!got.is_empty(), "{name} sent nothing");
+    record_fixture(
+        &name.replace(' ', "-").replace(':', "-in-"),
+        got,
+        if ipfix_version { 4739 } else { 2055 },
+    );
     let mut c = Collector::new(plan::members(true, false));
     let mut dec = Decoder::new(DecoderConfig::default());
     for d in got {

@@ -138,10 +138,16 @@ pub fn run_and_collect(
 
 /// Writes datagrams as a pcap of UDP/IPv4 frames to `dport`.
 pub fn datagrams_pcap(datagrams: &[Vec<u8>], dport: u16) -> Vec<u8> {
+    datagrams_pcap_at(datagrams, dport, 1_700_000_000_000_000)
+}
+
+/// Like [`datagrams_pcap`], the first datagram at `start_micros`, the next
+/// ones a millisecond apart.
+pub fn datagrams_pcap_at(datagrams: &[Vec<u8>], dport: u16, start_micros: u64) -> Vec<u8> {
     let mut w = PcapWriter::new(LINKTYPE_ETHERNET, 65535);
     for (i, d) in datagrams.iter().enumerate() {
         w.packet(
-            1_700_000_000_000_000 + i as u64 * 1000,
+            start_micros + i as u64 * 1000,
             &udp_frame(40000, dport, d, i as u16),
         );
     }
@@ -210,4 +216,60 @@ pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Vec<u8> {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::fs::read(&out_path).expect("read stdout")
+}
+
+/// Reads a classic pcap of Ethernet/IPv4/UDP frames (as written by
+/// [`datagrams_pcap_at`]) back into (timestamp µs, UDP destination port,
+/// payload).
+pub fn read_datagrams(pcap: &[u8]) -> Vec<(u64, u16, Vec<u8>)> {
+    assert!(
+        pcap.len() >= 24 && pcap[..4] == 0xa1b2_c3d4u32.to_le_bytes(),
+        "not a little-endian µs pcap"
+    );
+    let mut out = Vec::new();
+    let mut at = 24;
+    while at + 16 <= pcap.len() {
+        let word = |o: usize| u32::from_le_bytes(pcap[at + o..at + o + 4].try_into().unwrap());
+        let (secs, usecs, incl) = (word(0), word(4), word(8) as usize);
+        let frame = &pcap[at + 16..at + 16 + incl];
+        assert_eq!(&frame[12..14], &[0x08, 0x00], "IPv4 frames only");
+        let ihl = usize::from(frame[14] & 0x0f) * 4;
+        let udp = &frame[14 + ihl..];
+        let dport = u16::from_be_bytes([udp[2], udp[3]]);
+        out.push((
+            u64::from(secs) * 1_000_000 + u64::from(usecs),
+            dport,
+            udp[8..].to_vec(),
+        ));
+        at += 16 + incl;
+    }
+    out
+}
+
+/// Where recorded exporter output lives.
+pub fn data_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("data")
+}
+
+/// Whether tests should rewrite their recorded data and expected outputs.
+pub fn updating() -> bool {
+    std::env::var_os("CARIBIX_UPDATE_TEST_OUTPUTS").is_some()
+}
+
+/// With CARIBIX_UPDATE_TEST_OUTPUTS set, records what a real exporter sent
+/// as `tests/data/NAME.pcap` for the replay tests.
+pub fn record_fixture(name: &str, datagrams: &[Vec<u8>], dport: u16) {
+    if !updating() {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_micros() as u64;
+    std::fs::create_dir_all(data_dir()).expect("create tests/data");
+    let path = data_dir().join(format!("{name}.pcap"));
+    std::fs::write(&path, datagrams_pcap_at(datagrams, dport, now)).expect("write fixture");
+    eprintln!("recorded {}", path.display());
 }
