@@ -13,6 +13,7 @@
 //! they come out.
 
 pub mod bench;
+pub mod flows;
 pub mod load;
 pub mod plan;
 pub mod procs;

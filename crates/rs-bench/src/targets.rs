@@ -194,11 +194,22 @@ fn caribix_config(plan: &Plan, s: &Setup) -> String {
         s.rs.ip(),
         s.rs
     );
+    if s.filtering {
+        // The secure defaults: bogons, prefix length 8-24 / 12-48, first
+        // AS, next hop, bogon ASNs, AS_PATH length. RPKI and IRR are not
+        // wired into `caribix run` yet (run.rs), so they are not set.
+        let _ = writeln!(t, "[policy]\n");
+    } else {
+        let _ = writeln!(
+            t,
+            "[policy]\nipv4_prefix_len = {{ min = 1, max = 32 }}\nipv6_prefix_len = {{ min = 1, max = 128 }}\nmax_as_path_len = 255\nreject_bogon_prefixes = false\nreject_bogon_asns = false\ncheck_first_as = false\ncheck_next_hop = false\n"
+        );
+    }
     for (i, m) in plan.members.iter().enumerate() {
         let _ = writeln!(
             t,
-            "[[member]]\nasn = {}\nname = \"member {i}\"\nipv4 = [\"{}\"]\nmax_prefix = {{ ipv4 = 10000000, ipv6 = 10000000 }}\npassive = true\n",
-            m.asn, m.addr
+            "[[member]]\nasn = {}\nname = \"member {i}\"\nipv4 = [\"{}\"]\nipv6 = [\"{}\"]\nmax_prefix = {{ ipv4 = 10000000, ipv6 = 10000000 }}\npassive = true\n",
+            m.asn, m.addr, m.nh6
         );
     }
     t
@@ -353,24 +364,31 @@ fn gobgp_filters(plan: &Plan, t: &mut String) {
     );
     t.push_str(&bogon);
     for (i, m) in plan.members.iter().enumerate() {
-        let _ = writeln!(
-            t,
-            "[[defined-sets.prefix-sets]]\n  prefix-set-name = \"irr_{i}\""
-        );
-        let mut any = false;
-        for p in m.irr_prefixes() {
-            any = true;
+        // GoBGP prefix sets hold one family each.
+        for (fam, v6) in [("4", false), ("6", true)] {
             let _ = writeln!(
                 t,
-                "  [[defined-sets.prefix-sets.prefix-list]]\n    ip-prefix = \"{}\"",
-                prefix_text(&p)
+                "[[defined-sets.prefix-sets]]\n  prefix-set-name = \"irr{fam}_{i}\""
             );
-        }
-        if !any {
-            let _ = writeln!(
-                t,
-                "  [[defined-sets.prefix-sets.prefix-list]]\n    ip-prefix = \"0.0.0.0/32\""
-            );
+            let mut any = false;
+            for p in m
+                .irr_prefixes()
+                .filter(|p| matches!(p, Prefix::V6(..)) == v6)
+            {
+                any = true;
+                let _ = writeln!(
+                    t,
+                    "  [[defined-sets.prefix-sets.prefix-list]]\n    ip-prefix = \"{}\"",
+                    prefix_text(&p)
+                );
+            }
+            if !any {
+                let none = if v6 { "::/128" } else { "0.0.0.0/32" };
+                let _ = writeln!(
+                    t,
+                    "  [[defined-sets.prefix-sets.prefix-list]]\n    ip-prefix = \"{none}\""
+                );
+            }
         }
         let _ = writeln!(
             t,
@@ -410,10 +428,14 @@ fn gobgp_filters(plan: &Plan, t: &mut String) {
             &format!("firstas_{i}"),
             &format!("{nb}    [policy-definitions.statements.conditions.bgp-conditions.match-as-path-set]\n      as-path-set = \"first_{i}\"\n      match-set-options = \"invert\""),
         ));
-        t.push_str(&rule(
-            &format!("irr_{i}"),
-            &format!("{nb}    [policy-definitions.statements.conditions.match-prefix-set]\n      prefix-set = \"irr_{i}\"\n      match-set-options = \"invert\""),
-        ));
+        // A prefix set of the other family does not match at all, even
+        // inverted, so each family needs its own statement.
+        for fam in ["4", "6"] {
+            t.push_str(&rule(
+                &format!("irr{fam}_{i}"),
+                &format!("{nb}    [policy-definitions.statements.conditions.match-prefix-set]\n      prefix-set = \"irr{fam}_{i}\"\n      match-set-options = \"invert\""),
+            ));
+        }
     }
 }
 

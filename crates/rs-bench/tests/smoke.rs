@@ -1,0 +1,71 @@
+//! Smoke test of `rs-bench`, so the tool does not rot: three members of
+//! fifty prefixes each against caribix (`caribix run`) on 127.77.x.y
+//! addresses, no root needed. rs-bench itself exits with an error unless
+//! every member ends up holding exactly the routes of the two others,
+//! after the announcements and after the churn; this test checks that and
+//! the report's row. No timing is asserted.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The caribix binary next to this test's target directory: the debug
+/// one (built by any workspace test run or `cargo build -p caribix`), or
+/// the release one.
+fn caribix() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/smoke-HASH -> target/
+    let target = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .and_then(|d| d.parent())
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    for p in [target.join("debug/caribix"), target.join("release/caribix")] {
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!(
+        "no caribix binary under {}: build it first with `cargo build -p caribix`",
+        target.display()
+    );
+}
+
+#[test]
+fn three_members_against_caribix() {
+    let dir = std::env::temp_dir().join(format!("rs-bench-smoke-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_rs-bench"))
+        .args([
+            "--scenario",
+            "smoke",
+            "--net",
+            "loopback",
+            "--target",
+            "caribix",
+        ])
+        .args(["--filtering", "off", "--runs", "1", "--timeout", "60"])
+        .arg("--caribix")
+        .arg(caribix())
+        .arg("--workdir")
+        .arg(&dir)
+        .output()
+        .expect("rs-bench runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "rs-bench failed:\n{stdout}\n{stderr}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("| off | 1 | caribix |"))
+        .unwrap_or_else(|| panic!("no caribix row in:\n{stdout}"));
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    // | filtering | run | target | convergence | withdraw | re-announce | ...
+    for (k, what) in [(4, "convergence"), (5, "withdraw"), (6, "re-announce")] {
+        let v: f64 = cells
+            .get(k)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("{what} is not a number in {row}"));
+        assert!(v > 0.0, "{what} {v} in {row}");
+    }
+    assert!(stdout.contains("150 routes announced"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
