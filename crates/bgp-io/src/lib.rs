@@ -92,6 +92,19 @@ pub enum Command {
         /// Shutdown communication.
         message: String,
     },
+    /// Stop the session with a Cease (AutomaticStop, RFC 4271 §8.1.2
+    /// event 8), e.g. for a max-prefix limit (RFC 4486 subcode 1), and
+    /// keep it down for `hold`: connections are refused and none is made
+    /// until then; after that the session restarts as after any other
+    /// failure. The task keeps running.
+    AutomaticStop {
+        /// Cease subcode.
+        subcode: u8,
+        /// Text for the log (sent only for subcodes 2 and 4, RFC 9003).
+        message: String,
+        /// How long the session stays down.
+        hold: Duration,
+    },
 }
 
 /// How a peer task connects.
@@ -121,6 +134,8 @@ pub async fn run_peer(
     let mut outputs = Vec::new();
     session.handle_into(Instant::now(), Input::ManualStart, &mut outputs);
     let mut pending_connect = false;
+    // Set by Command::AutomaticStop: no connection before this time.
+    let mut hold_until: Option<Instant> = None;
     loop {
         // Between connections: act on outputs, then wait for a timer, an
         // inbound connection or a command.
@@ -142,8 +157,15 @@ pub async fn run_peer(
                 }
             }
         }
+        if hold_until.is_some_and(|h| Instant::now() >= h) {
+            hold_until = None;
+        }
         if stream.is_none() {
-            let deadline = next_deadline(&session);
+            let deadline = match (next_deadline(&session), hold_until) {
+                (Some(d), Some(h)) => Some(d.max(h)),
+                (d, None) => d,
+                (None, h) => h,
+            };
             tokio::select! {
                 _ = sleep_until(deadline) => {
                     fire_timers(&mut session, &mut outputs);
@@ -154,7 +176,7 @@ pub async fn run_peer(
                         io.inbound = None;
                         continue;
                     };
-                    if matches!(session.state(), State::Active | State::Connect) {
+                    if hold_until.is_none() && matches!(session.state(), State::Active | State::Connect) {
                         stream = Some((conn, Direction::Inbound));
                     } else {
                         // Idle refuses connections (RFC 4271 §8.2.2).
@@ -168,6 +190,10 @@ pub async fn run_peer(
                         // UPDATEs while the session is down are dropped:
                         // the table is sent again when it comes up.
                         Some(Command::Send(_)) => continue,
+                        Some(Command::AutomaticStop { hold, .. }) => {
+                            hold_until = Some(Instant::now() + hold);
+                            continue;
+                        }
                         None => (2, String::new()),
                     };
                     session.handle_into(Instant::now(), Input::ManualStop { subcode, message }, &mut outputs);
@@ -191,6 +217,7 @@ pub async fn run_peer(
             &events,
             &status,
             &mut outputs,
+            &mut hold_until,
         )
         .await;
         if stop {
@@ -294,6 +321,7 @@ async fn run_connection(
     events: &mpsc::UnboundedSender<Event>,
     status: &SharedStatus,
     outputs: &mut Vec<Output>,
+    hold_until: &mut Option<Instant>,
 ) -> bool {
     let _ = stream.set_nodelay(true);
     session.handle_into(Instant::now(), Input::TcpConnected(dir), outputs);
@@ -375,6 +403,12 @@ async fn run_connection(
                         session.handle_into(Instant::now(), Input::ManualStop { subcode, message }, outputs);
                         flush_final(session, &mut stream, outputs, events, status).await;
                         return true;
+                    }
+                    Some(Command::AutomaticStop { subcode, message, hold }) => {
+                        *hold_until = Some(Instant::now() + hold);
+                        // The NOTIFICATION and the close come out as
+                        // outputs at the top of the loop.
+                        session.handle_into(Instant::now(), Input::AutomaticStop { subcode, message }, outputs);
                     }
                     None => {
                         session.handle_into(Instant::now(), Input::ManualStop { subcode: 2, message: String::new() }, outputs);
