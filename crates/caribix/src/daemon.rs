@@ -66,6 +66,18 @@ pub(crate) struct RsSpec {
     pub peers: Vec<PeerSpec>,
     /// The import policy (SPEC §3).
     pub policy: IxpPolicy,
+    /// What exceeding a member's max-prefix limit does.
+    pub max_prefix: MaxPrefixAction,
+}
+
+/// What exceeding a member's max-prefix limit does (SPEC §3, issue 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MaxPrefixAction {
+    /// Cease / Maximum Number of Prefixes Reached (RFC 4486 subcode 1);
+    /// the session may come back after this delay.
+    Restart(Duration),
+    /// Cease, and the session stays down until the daemon is restarted.
+    Shutdown,
 }
 
 /// Work the web API runs inside the core task, with read-only access.
@@ -90,6 +102,7 @@ pub(crate) struct RsInfo {
     pub name: String,
     pub asn: u32,
     pub router_id: std::net::Ipv4Addr,
+    pub max_prefix: MaxPrefixAction,
 }
 
 impl CoreView<'_> {
@@ -255,6 +268,7 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
         name: spec.name.clone(),
         asn: spec.asn,
         router_id: spec.router_id,
+        max_prefix: spec.max_prefix,
     };
     let rs_name = spec.name.clone();
     tokio::spawn(async move {
@@ -314,10 +328,8 @@ fn handle(
                             for issue in o.issues {
                                 tracing::warn!(peer = %p.spec.addr, "RFC 7606: {issue}");
                             }
-                            // Known limitation: warn only; the Cease and
-                            // the delayed restart are not wired yet.
                             if let Some(f) = o.max_prefix_exceeded {
-                                tracing::warn!(peer = %p.spec.addr, asn = p.spec.asn, family = ?f, "max-prefix limit exceeded");
+                                max_prefix_exceeded(p, f, info.max_prefix);
                             }
                         }
                         // The session layer decoded this message already;
@@ -342,6 +354,31 @@ fn handle(
             rs_spec: info,
         }),
     }
+}
+
+/// A member went over its max-prefix limit for family `f`.
+fn max_prefix_exceeded(p: &PeerRuntime, f: bgp_wire::Family, action: MaxPrefixAction) {
+    let (peer, asn) = (p.spec.addr, p.spec.asn);
+    let message = format!("maximum number of {f:?} prefixes reached");
+    // Cease subcode 1, Maximum Number of Prefixes Reached (RFC 4486).
+    let cmd = match action {
+        MaxPrefixAction::Restart(hold) => {
+            tracing::warn!(%peer, asn, family = ?f, "max-prefix limit exceeded: session stopped for {} s", hold.as_secs());
+            Command::AutomaticStop {
+                subcode: 1,
+                message,
+                hold,
+            }
+        }
+        MaxPrefixAction::Shutdown => {
+            tracing::warn!(%peer, asn, family = ?f, "max-prefix limit exceeded: session stopped until restart");
+            Command::Stop {
+                subcode: 1,
+                message,
+            }
+        }
+    };
+    let _ = p.cmd.send(cmd);
 }
 
 fn flush(rs: &mut RouteServer<IxpPolicy>, peers: &mut HashMap<PeerId, PeerRuntime>) {

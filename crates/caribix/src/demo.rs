@@ -323,6 +323,7 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
             })
             .collect(),
         policy: demo_policy(),
+        max_prefix: daemon::MaxPrefixAction::Restart(Duration::from_secs(60)),
     };
     let handle = match daemon::start(spec).await {
         Ok(h) => h,

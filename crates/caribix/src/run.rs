@@ -3,14 +3,13 @@
 //! members of its IXP, serves the JSON API, and stops on Ctrl-C or SIGTERM.
 //!
 //! Known limitations: SIGHUP reload is not implemented yet; the RPKI and
-//! IRR checks are off (no data source is wired yet); exceeding max-prefix
-//! is logged, not enforced.
+//! IRR checks are off (no data source is wired yet).
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::daemon::{self, PeerSpec, RsSpec};
+use crate::daemon::{self, MaxPrefixAction, PeerSpec, RsSpec};
 
 pub(crate) async fn run(file: &Path) -> ExitCode {
     let cfg = match registry::Config::load(file) {
@@ -45,6 +44,10 @@ pub(crate) async fn run(file: &Path) -> ExitCode {
             restart_delay: Duration::from_secs(5),
             peers,
             policy: policy::IxpPolicy::from_config(&cfg, rs),
+            max_prefix: match rs.max_prefix_restart {
+                0 => MaxPrefixAction::Shutdown,
+                m => MaxPrefixAction::Restart(Duration::from_secs(u64::from(m) * 60)),
+            },
         };
         match daemon::start(spec).await {
             Ok(h) => {
