@@ -103,27 +103,6 @@ fn members() -> Vec<Member> {
         .collect()
 }
 
-fn rs_config(members: &[Member]) -> String {
-    let mut c = String::from(
-        "[ixp]\nshortname = \"TIX\"\nname = \"Interop test IX\"\ncountry = \"GP\"\n\n\
-         [[peering_lan]]\nname = \"lan\"\nvlan = 10\nipv4 = \"192.0.2.0/24\"\nipv6 = \"2001:db8:10::/64\"\n\n\
-         [[route_server]]\nname = \"rs1\"\nasn = 64500\nrouter_id = \"192.0.2.1\"\n\
-         listen = [\"192.0.2.1:179\", \"[2001:db8:10::1]:179\"]\n\n\
-         [web]\nlisten = \"127.0.0.1:8080\"\n",
-    );
-    for m in members {
-        c.push_str(&format!(
-            "\n[[member]]\nasn = {}\nname = \"{}\"\nipv4 = [\"{}\"]\nipv6 = [\"{}\"]\n\
-             max_prefix = {{ ipv4 = 50, ipv6 = 50 }}\npassive = true\n",
-            m.asn,
-            m.name,
-            m.v4(),
-            m.v6()
-        ));
-    }
-    c
-}
-
 /// What the test has done to the members so far.
 #[derive(Default)]
 struct World {
@@ -242,7 +221,7 @@ fn five_implementations_exchange_routes_through_caribix() {
     let mut boxes: Vec<(&str, u8)> = vec![("rs", 1)];
     boxes.extend(members.iter().map(|m| (m.name.as_str(), m.n)));
     let mut lab = Lab::new("m", &boxes);
-    let conf = lab.write("caribix.toml", &rs_config(&members));
+    let conf = lab.write("caribix.toml", &interop::rs_config(&members, None));
     lab.spawn(
         "rs",
         "caribix",

@@ -26,27 +26,6 @@ use std::time::{Duration, Instant};
 use interop::daemons::{Announce, Kind, Member};
 use interop::{wait_until, Lab, Route, RS_V4, RS_V6};
 
-fn rs_config(members: &[Member]) -> String {
-    let mut c = String::from(
-        "[ixp]\nshortname = \"TIX\"\nname = \"Interop test IX\"\ncountry = \"GP\"\n\n\
-         [[peering_lan]]\nname = \"lan\"\nvlan = 10\nipv4 = \"192.0.2.0/24\"\nipv6 = \"2001:db8:10::/64\"\n\n\
-         [[route_server]]\nname = \"rs1\"\nasn = 64500\nrouter_id = \"192.0.2.1\"\n\
-         listen = [\"192.0.2.1:179\", \"[2001:db8:10::1]:179\"]\n\n\
-         [web]\nlisten = \"127.0.0.1:8080\"\n",
-    );
-    for m in members {
-        c.push_str(&format!(
-            "\n[[member]]\nasn = {}\nname = \"{}\"\nipv4 = [\"{}\"]\nipv6 = [\"{}\"]\n\
-             max_prefix = {{ ipv4 = 50, ipv6 = 50 }}\npassive = true\n",
-            m.asn,
-            m.name,
-            m.v4(),
-            m.v6()
-        ));
-    }
-    c
-}
-
 fn exa_routes() -> Vec<Announce> {
     let mut v: Vec<Announce> = (1..=5)
         .map(|i| Announce {
@@ -128,7 +107,7 @@ fn malformed_optional_attributes_get_rfc7606_treatment_and_sessions_stay_up() {
     let mut boxes: Vec<(&str, u8)> = vec![("rs", 1)];
     boxes.extend(members.iter().map(|m| (m.name.as_str(), m.n)));
     let mut lab = Lab::new("f", &boxes);
-    let conf = lab.write("caribix.toml", &rs_config(&members));
+    let conf = lab.write("caribix.toml", &interop::rs_config(&members, None));
     lab.spawn(
         "rs",
         "caribix",

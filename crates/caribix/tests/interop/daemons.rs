@@ -183,6 +183,14 @@ impl Member {
         }
     }
 
+    /// Send a signal (`STOP`, `CONT`) to the daemon's processes, by PID.
+    pub(crate) fn signal(&self, sig: &str) -> Result<(), String> {
+        for pid in &self.pids {
+            super::run(&["kill", &format!("-{sig}"), &pid.to_string()])?;
+        }
+        Ok(())
+    }
+
     /// Whether every process of the daemon still runs.
     pub(crate) fn running(&self, lab: &mut Lab) -> bool {
         !self.pids.is_empty() && self.pids.iter().all(|p| lab.alive(*p))

@@ -35,6 +35,33 @@ pub(crate) const RS_ASN: u32 = 64500;
 pub(crate) const RS_V4: &str = "192.0.2.1";
 pub(crate) const RS_V6: &str = "2001:db8:10::1";
 
+/// The `caribix run` configuration of a test: one IXP, the LAN, one route
+/// server (AS 64500, `hold_time` if given) with its API on 127.0.0.1:8080
+/// inside the `rs` namespace, and the members, all passive (they connect).
+pub(crate) fn rs_config(members: &[daemons::Member], hold_time: Option<u16>) -> String {
+    let mut c = String::from(
+        "[ixp]\nshortname = \"TIX\"\nname = \"Interop test IX\"\ncountry = \"GP\"\n\n\
+         [[peering_lan]]\nname = \"lan\"\nvlan = 10\nipv4 = \"192.0.2.0/24\"\nipv6 = \"2001:db8:10::/64\"\n\n\
+         [[route_server]]\nname = \"rs1\"\nasn = 64500\nrouter_id = \"192.0.2.1\"\n\
+         listen = [\"192.0.2.1:179\", \"[2001:db8:10::1]:179\"]\n",
+    );
+    if let Some(h) = hold_time {
+        c.push_str(&format!("hold_time = {h}\n"));
+    }
+    c.push_str("\n[web]\nlisten = \"127.0.0.1:8080\"\n");
+    for m in members {
+        c.push_str(&format!(
+            "\n[[member]]\nasn = {}\nname = \"{}\"\nipv4 = [\"{}\"]\nipv6 = [\"{}\"]\n\
+             max_prefix = {{ ipv4 = 50, ipv6 = 50 }}\npassive = true\n",
+            m.asn,
+            m.name,
+            m.v4(),
+            m.v6()
+        ));
+    }
+    c
+}
+
 /// Where a program is, or a failed test that says which package to install.
 pub(crate) fn which(prog: &str, package: &str) -> PathBuf {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
