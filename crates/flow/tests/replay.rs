@@ -6,7 +6,8 @@
 //!
 //! `CARIBIX_UPDATE_TEST_OUTPUTS=1 cargo test -p flow --test interop --test
 //! replay` records new captures and rewrites the expected outputs (check the
-//! diff before committing).
+//! diff before committing; the root `.gitignore` ignores `*.pcap`, so add
+//! the captures with `git add -f`).
 
 mod support;
 
@@ -17,7 +18,7 @@ use support::exporters::{data_dir, read_datagrams, updating};
 use support::plan;
 
 /// Every recording the interop tests make; a missing one fails.
-const FIXTURES: [&str; 7] = [
+const FIXTURES: [&str; 9] = [
     "pmacct-sfprobe",
     "pmacct-nfprobe-v9",
     "pmacct-nfprobe-IPFIX",
@@ -25,6 +26,8 @@ const FIXTURES: [&str; 7] = [
     "pmacct-nfprobe-IPFIX-1-in-10",
     "softflowd-v9",
     "softflowd-IPFIX",
+    "softflowd-v9-1-in-10",
+    "softflowd-IPFIX-1-in-10",
 ];
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {

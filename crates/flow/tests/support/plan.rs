@@ -140,38 +140,64 @@ pub fn now_micros() -> u64 {
         .as_micros() as u64
 }
 
+/// The flows' packets in sending order (as indexes into [`flows`]): round
+/// robin over the flows that still have packets.
+pub fn packet_order() -> Vec<usize> {
+    let flows = flows();
+    let mut left: Vec<u64> = flows.iter().map(|f| f.packets).collect();
+    let mut order = Vec::new();
+    while left.iter().any(|n| *n > 0) {
+        for (i, n) in left.iter_mut().enumerate() {
+            if *n > 0 {
+                *n -= 1;
+                order.push(i);
+            }
+        }
+    }
+    order
+}
+
 /// Writes the plan as a pcap, flows interleaved, one packet every 500 µs
 /// starting at `start_micros`.
 pub fn pcap(start_micros: u64) -> Vec<u8> {
     let flows = flows();
     let mut w = PcapWriter::new(LINKTYPE_ETHERNET, 65535);
-    let mut left: Vec<u64> = flows.iter().map(|f| f.packets).collect();
     let mut t = start_micros;
-    let mut id = 0u16;
-    while left.iter().any(|n| *n > 0) {
-        for (f, n) in flows.iter().zip(left.iter_mut()) {
-            if *n == 0 {
-                continue;
-            }
-            *n -= 1;
-            id = id.wrapping_add(1);
-            let fr = frame(
-                mac(f.src),
-                mac(f.dst),
-                f.vlan,
-                f.src_ip,
-                f.dst_ip,
-                f.proto,
-                f.sport,
-                f.dport,
-                f.frame_len,
-                id,
-            );
-            w.packet(t, &fr);
-            t += 500;
-        }
+    for (n, i) in packet_order().into_iter().enumerate() {
+        let f = &flows[i];
+        let fr = frame(
+            mac(f.src),
+            mac(f.dst),
+            f.vlan,
+            f.src_ip,
+            f.dst_ip,
+            f.proto,
+            f.sport,
+            f.dport,
+            f.frame_len,
+            n as u16,
+        );
+        w.packet(t, &fr);
+        t += 500;
     }
     w.finish()
+}
+
+/// What deterministic 1-in-`rate` sampling of every packet at a position
+/// ≡ `phase` (mod `rate`) estimates per pair, scaled: (packets, IP octets).
+pub fn periodic_totals(rate: u64, phase: u64) -> BTreeMap<(Asn, Asn), (u64, u64)> {
+    let flows = flows();
+    let mut m = BTreeMap::new();
+    for (n, i) in packet_order().into_iter().enumerate() {
+        if n as u64 % rate != phase {
+            continue;
+        }
+        let f = &flows[i];
+        let e = m.entry((f.src, f.dst)).or_insert((0, 0));
+        e.0 += rate;
+        e.1 += rate * f.ip_len();
+    }
+    m
 }
 
 /// Expected (packets, octets) per (src, dst) member pair; `l2` chooses
