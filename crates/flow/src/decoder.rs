@@ -130,6 +130,45 @@ impl Counters {
         self.decode_errors.iter().sum()
     }
 
+    /// Every counter as (metric name, value), decode errors as
+    /// `decode_errors_<kind>`, for the binary's metrics endpoint.
+    pub fn metrics(&self) -> Vec<(String, u64)> {
+        let mut m: Vec<(String, u64)> = [
+            ("sflow_datagrams", self.sflow_datagrams),
+            ("sflow_flow_samples", self.sflow_flow_samples),
+            ("sflow_counter_samples", self.sflow_counter_samples),
+            ("sflow_unknown_samples", self.sflow_unknown_samples),
+            ("sflow_lost_datagrams", self.sflow_lost_datagrams),
+            ("sflow_lost_samples", self.sflow_lost_samples),
+            ("ipfix_messages", self.ipfix_messages),
+            ("ipfix_lost_records", self.ipfix_lost_records),
+            ("netflow9_packets", self.netflow9_packets),
+            ("netflow9_lost_packets", self.netflow9_lost_packets),
+            ("sequence_resets", self.sequence_resets),
+            ("sequence_duplicates", self.sequence_duplicates),
+            ("data_records", self.data_records),
+            ("options_records", self.options_records),
+            ("template_misses", self.template_misses),
+            ("template_misses_recovered", self.template_misses_recovered),
+            ("templates_learned", self.templates_learned),
+            ("templates_withdrawn", self.templates_withdrawn),
+            ("templates_expired", self.templates_expired),
+            ("templates_refused", self.templates_refused),
+            ("flow_records", self.flow_records),
+            ("clock_skew", self.clock_skew),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        for kind in ErrorKind::ALL {
+            m.push((
+                format!("decode_errors_{}", kind.name()),
+                self.decode_errors(kind),
+            ));
+        }
+        m
+    }
+
     fn error(&mut self, e: &DecodeError) {
         if let Some(c) = self.decode_errors.get_mut(e.kind().index()) {
             *c += 1;

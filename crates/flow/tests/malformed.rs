@@ -258,6 +258,12 @@ fn hostile_netflow9_packets() {
         ErrorKind::Version
     );
     assert_eq!(dec.counters().total_decode_errors(), 6);
+    let m = dec.counters().metrics();
+    let get = |k: &str| m.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+    assert_eq!(get("decode_errors_length"), Some(2));
+    assert_eq!(get("decode_errors_template"), Some(3));
+    assert_eq!(get("decode_errors_version"), Some(1));
+    assert_eq!(get("netflow9_packets"), Some(6));
 }
 
 #[test]
