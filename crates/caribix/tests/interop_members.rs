@@ -10,7 +10,8 @@
 //!   extended and large communities unchanged; IPv6 routes with the
 //!   member's IPv6 next hop (RFC 7947 §2.2, §2.3, §2.4);
 //! - a prefix announced by three members reaches every member from exactly
-//!   one other announcer (best path), and never from itself;
+//!   one other announcer, the best path (lowest MED, all else equal), and
+//!   never from itself;
 //! - 4-octet ASNs: GoBGP runs AS 4200000001 and announces a path with
 //!   4-octet ASNs; ExaBGP runs a 2-octet speaker (`asn4 disable`) and
 //!   announces a path with a 4-octet ASN through AS_TRANS + AS4_PATH; every
@@ -147,7 +148,12 @@ fn check_ribs(lab: &Lab, members: &[Member], w: &World) -> Result<usize, String>
                 }
             }
         }
-        for (prefix, options) in &want {
+        for (prefix, options) in &mut want {
+            // Several announcers (all with ORIGIN IGP and a one-AS path):
+            // the route server's best path is the lowest MED, MED being
+            // compared across neighbour ASes (docs/decisions/0002).
+            options.sort_by_key(|r| r.med);
+            options.truncate(1);
             match by_prefix.get(prefix.as_str()).map(Vec::as_slice) {
                 None | Some([]) => problems.push(format!("{}: missing {prefix}", m.name)),
                 Some([got]) => {

@@ -804,6 +804,8 @@ impl Member {
                 "rib".into(),
                 "add".into(),
                 a.prefix.clone(),
+                "origin".into(),
+                "igp".into(),
             ];
             if !a.path_tail.is_empty() {
                 let p: Vec<String> = a.path_tail.iter().map(u32::to_string).collect();
