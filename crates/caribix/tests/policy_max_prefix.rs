@@ -1,0 +1,166 @@
+//! End to end (issue 4): max-prefix per member and family in `caribix
+//! run`. An ExaBGP member with a limit of 2 IPv4 routes announces 3: the
+//! route server sends Cease / Maximum Number of Prefixes Reached (RFC 4486
+//! subcode 1), withdraws the member's routes from the other member, keeps
+//! the session down for `max_prefix_restart` (1 minute here) although
+//! ExaBGP keeps reconnecting, and lets it come back after that.
+//!
+//! Takes about 70 seconds (the registry counts the restart in minutes). A
+//! missing `exabgp` fails the test.
+
+mod policy_support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use policy_support::*;
+use serde_json::Value;
+
+const A: u32 = 64496;
+const B: u32 = 64497;
+
+fn neighbor(web: u16, id: &str) -> Option<Value> {
+    let v = http_get(web, "/api/v1/neighbors")?;
+    v["neighbors"]
+        .as_array()?
+        .iter()
+        .find(|n| n["id"] == id)
+        .cloned()
+}
+
+#[test]
+fn max_prefix_cease_hold_and_restart() {
+    let _ = exabgp_path(); // fail early and clearly when missing
+    let n = 150 + std::process::id() % 100;
+    let (ia, ib) = (format!("127.0.{n}.21"), format!("127.0.{n}.22"));
+    let dir = std::env::temp_dir().join(format!("caribix-maxpfx-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let bgp_port = free_port();
+    let web_port = free_port();
+    let config = format!(
+        r#"[ixp]
+shortname = "TIX"
+name = "Max-prefix test IXP"
+country = "GP"
+
+[[peering_lan]]
+name = "main"
+vlan = 10
+ipv4 = "127.0.{n}.0/24"
+
+[route_server]
+asn = {RS}
+router_id = "127.0.0.1"
+listen = ["127.0.0.1:{bgp_port}"]
+hold_time = 30
+max_prefix_restart = 1
+
+[web]
+listen = "127.0.0.1:{web_port}"
+
+[[member]]
+asn = {A}
+name = "A"
+ipv4 = ["{ia}"]
+passive = true
+max_prefix = {{ ipv4 = 2, ipv6 = 10 }}
+
+[[member]]
+asn = {B}
+name = "B"
+ipv4 = ["{ib}"]
+passive = true
+max_prefix = {{ ipv4 = 100, ipv6 = 10 }}
+"#
+    );
+    let cfg_path = dir.join("caribix.toml");
+    std::fs::write(&cfg_path, config).unwrap();
+    let routes_a: Vec<String> = ["11.2.0.0/24", "11.2.1.0/24", "11.2.2.0/24"]
+        .iter()
+        .map(|p| format!("route {p} next-hop {ia} as-path [ {A} ]"))
+        .collect();
+    let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp_port, &routes_a);
+    let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp_port, &[]);
+    let log = std::fs::File::create(dir.join("caribix.log")).unwrap();
+    let mut procs = Procs(Vec::new());
+    procs.0.push(
+        Command::new(env!("CARGO_BIN_EXE_caribix"))
+            .arg("run")
+            .arg(&cfg_path)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("cannot start caribix"),
+    );
+    wait_for("the JSON API", Duration::from_secs(20), || {
+        http_get(web_port, "/api/v1/neighbors").is_some()
+    });
+    procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
+    let id_b = format!("AS{B}_127_0_{n}_22");
+    wait_for("B Established", Duration::from_secs(30), || {
+        neighbor(web_port, &id_b).is_some_and(|v| v["state"] == "Established")
+    });
+    procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
+    let id_a = format!("AS{A}_127_0_{n}_21");
+
+    // The third route trips the limit: Cease subcode 1.
+    wait_for("the max-prefix Cease", Duration::from_secs(30), || {
+        neighbor(web_port, &id_a).is_some_and(|v| {
+            v["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("Maximum Number of Prefixes"))
+        })
+    });
+    let tripped = Instant::now();
+    let a_log = std::fs::read_to_string(dir.join("a.log")).unwrap_or_default();
+    eprintln!(
+        "A's ExaBGP log, notification lines: {:?}",
+        a_log
+            .lines()
+            .filter(|l| l.to_lowercase().contains("notification"))
+            .collect::<Vec<_>>()
+    );
+    // B never keeps A's routes.
+    wait_for("A's routes withdrawn at B", Duration::from_secs(10), || {
+        let r = rib(&dir, "b");
+        !r.keys().any(|p| p.starts_with("11.2."))
+    });
+    // Down for the hold time, although ExaBGP retries every few seconds.
+    while tripped.elapsed() < Duration::from_secs(50) {
+        let v = neighbor(web_port, &id_a).expect("neighbor A in the API");
+        assert_ne!(
+            v["state"],
+            "Established",
+            "A came back {:?} after the Cease",
+            tripped.elapsed()
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    // And back after it (then over the limit again, and down again).
+    let mut came_back = false;
+    let end = Instant::now() + Duration::from_secs(40);
+    while Instant::now() < end {
+        let v = neighbor(web_port, &id_a).expect("neighbor A in the API");
+        if v["state"] == "Established" || v["uptime_s"].as_u64().is_some_and(|u| u > 0) {
+            came_back = true;
+            break;
+        }
+        // The session may come up and trip again between two polls: the
+        // caribix log counts the Ceases.
+        let text = std::fs::read_to_string(dir.join("caribix.log")).unwrap_or_default();
+        if text.matches("max-prefix limit exceeded").count() >= 2 {
+            came_back = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(came_back, "A did not come back after the max-prefix hold");
+    assert!(
+        tripped.elapsed() >= Duration::from_secs(55),
+        "A came back too early: {:?}",
+        tripped.elapsed()
+    );
+    drop(procs);
+    let _ = std::fs::remove_dir_all(&dir);
+}
