@@ -100,6 +100,9 @@ struct Shared {
     table: RwLock<Arc<VrpTable>>,
     status: Mutex<CacheStatus>,
     tx: watch::Sender<Generation>,
+    /// ASPA records from a JSON file, replacing those from RTR; also the
+    /// lock that serialises building and installing tables.
+    aspa_override: Mutex<Option<AspaTable>>,
 }
 
 /// The handle the policy reads: cheap to clone, safe to share.
@@ -131,6 +134,7 @@ impl RpkiCache {
                     syncs: 0,
                 }),
                 tx: watch::Sender::new(Generation::default()),
+                aspa_override: Mutex::new(None),
             }),
         }
     }
@@ -200,6 +204,24 @@ impl RpkiCache {
         });
     }
 
+    fn lock_override(&self) -> std::sync::MutexGuard<'_, Option<AspaTable>> {
+        self.shared
+            .aspa_override
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces the ASPA records with `aspas` from now on (whatever RTR
+    /// delivers); see [`RtrConfig::aspa_json`].
+    pub fn set_aspa_override(&self, aspas: AspaTable) {
+        let mut guard = self.lock_override();
+        let current = self.current();
+        if current.aspas() != &aspas {
+            self.install(VrpTable::new(current.vrps().to_vec(), aspas.clone()));
+        }
+        *guard = Some(aspas);
+    }
+
     /// Drops the data if it is older than the Expire Interval; true if it
     /// did.
     fn expire_if_due(&self, now: SystemTime) -> bool {
@@ -254,6 +276,14 @@ pub struct RtrConfig {
     /// The RTR version to propose first (2, 1 or 0); the client downgrades
     /// when the cache answers with Unsupported Protocol Version.
     pub initial_version: u8,
+    /// An rpki-client JSON file whose `aspas` replace the ASPA records
+    /// received over RTR, re-read every `aspa_poll` when it changed. For
+    /// caches that do not serve ASPA in the PDU format of the `rpki` crate
+    /// (StayRTR 0.5 sends the older draft-ietf-sidrops-8210bis-10 layout,
+    /// which is not understood and ignored).
+    pub aspa_json: Option<PathBuf>,
+    /// How often `aspa_json` is checked for changes.
+    pub aspa_poll: Duration,
 }
 
 impl RtrConfig {
@@ -269,6 +299,8 @@ impl RtrConfig {
             connect_timeout: Duration::from_secs(5),
             retry: None,
             initial_version: 2,
+            aspa_json: None,
+            aspa_poll: Duration::from_secs(60),
         }
     }
 }
@@ -363,7 +395,9 @@ impl PayloadTarget for Target {
                 return Err(e);
             }
         };
-        let table = VrpTable::new(self.origins.iter().copied().collect(), self.aspas.clone());
+        let guard = self.cache.lock_override();
+        let aspas = guard.clone().unwrap_or_else(|| self.aspas.clone());
+        let table = VrpTable::new(self.origins.iter().copied().collect(), aspas);
         let now = SystemTime::now();
         let meta = Persisted {
             written: now,
@@ -377,6 +411,7 @@ impl PayloadTarget for Target {
             info!(cache = %self.source, vrps = table.len(), aspas = table.aspas().len(), "RPKI data updated");
             self.cache.install(table);
         }
+        drop(guard);
         let mut s = self.cache.lock_status();
         s.source = DataSource::Cache(self.source.clone());
         s.last_sync = Some(now);
@@ -495,6 +530,13 @@ impl RtrClient {
 
     /// Runs forever: connects, synchronises, fails over, expires.
     pub async fn run(mut self) {
+        let _poller = self.config.aspa_json.clone().map(|path| {
+            AbortOnDrop(tokio::spawn(poll_aspa_json(
+                self.cache.clone(),
+                path,
+                self.config.aspa_poll,
+            )))
+        });
         if self.config.caches.is_empty() {
             warn!("no RTR cache configured: RPKI data comes only from the persisted file");
         }
@@ -623,5 +665,40 @@ async fn watch_expiry(cache: RpkiCache) {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
+    }
+}
+
+/// Aborts a task when dropped, so that it ends with the client.
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Reads the ASPA records of an rpki-client JSON file whenever its
+/// modification time changes; keeps the last good records on errors.
+async fn poll_aspa_json(cache: RpkiCache, path: PathBuf, every: Duration) {
+    let mut seen: Option<SystemTime> = None;
+    loop {
+        let mtime = std::fs::metadata(&path).and_then(|m| m.modified());
+        match mtime {
+            Ok(t) if Some(t) != seen => match std::fs::read_to_string(&path) {
+                Ok(text) => match VrpTable::from_json(&text) {
+                    Ok(t2) => {
+                        seen = Some(t);
+                        info!(file = %path.display(), aspas = t2.aspas().len(), "ASPA records loaded");
+                        cache.set_aspa_override(t2.aspas().clone());
+                    }
+                    Err(e) => warn!(file = %path.display(), error = %e, "cannot read ASPA records"),
+                },
+                Err(e) => warn!(file = %path.display(), error = %e, "cannot read ASPA records"),
+            },
+            Ok(_) => {}
+            Err(e) => warn!(file = %path.display(), error = %e, "cannot read ASPA records"),
+        }
+        tokio::time::sleep(every).await;
     }
 }

@@ -12,15 +12,12 @@
 //! §2 "NONE") never matches either.
 //!
 //! The table is immutable once built; the RTR client builds a new one on
-//! every update and swaps it in (see [`crate::RpkiCache`]). Lookups use one
-//! hash map per address family keyed by (masked address, length) and probe
-//! only the prefix lengths that occur in the table, longest first: about
-//! 17 probes for a real IPv4 table, each an O(1) hash lookup.
+//! every update and swaps it in (see [`crate::RpkiCache`]). Lookups use a
+//! sorted array of distinct prefixes per family with parent links (see
+//! `FamilyIndex`): one binary search and a short walk, about 0.2 µs on a
+//! 500,000-VRP table (tests/perf.rs).
 //!
 //! This module does not fetch data and does not decide policy.
-
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use bgp_wire::Prefix;
 
@@ -91,45 +88,51 @@ impl Vrp {
     }
 }
 
-/// A multiplicative hasher for the (address, length) keys: the keys are
-/// integers we build ourselves, so SipHash's protection against chosen
-/// keys buys nothing here and costs about half of the lookup time.
-#[derive(Default, Clone, Copy, Debug)]
-pub(crate) struct IntHasher(u64);
+/// "No parent" in [`FamilyIndex::parent`].
+const NONE: u32 = u32::MAX;
 
-impl Hasher for IntHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u128(&mut self, i: u128) {
-        // Truncations intended: the two halves are mixed separately.
-        self.write_u64(i as u64);
-        self.write_u64((i >> 64) as u64);
-    }
-}
-
-type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
-
-/// One family's index: VRPs grouped by exact prefix.
+/// One family's index over the distinct VRP prefixes.
+///
+/// The prefixes are sorted by (address, length); each knows its closest
+/// covering prefix (`parent`). For a route (A, L), every covering prefix
+/// sorts at or before the last prefix `i` with (address, length) <= (A, L),
+/// and, prefixes being nested or disjoint, every prefix between a covering
+/// one and `i` lies inside it: the covering prefixes are therefore `i` or
+/// its ancestors. A lookup is one binary search (inside a bucket chosen by
+/// the top 16 address bits) and a walk up a short parent chain.
 #[derive(Clone, Debug, Default)]
 struct FamilyIndex {
-    /// Prefix lengths present, longest first.
-    lengths: Vec<u8>,
-    /// (address, length) → range into `entries`.
-    map: IntMap<(u128, u8), (u32, u32)>,
-    /// (max_len, asn) of each VRP, grouped by prefix.
-    entries: Vec<(u8, u32)>,
+    /// 32 or 128.
+    bits: u8,
+    /// Distinct prefixes, sorted by (address, length).
+    nodes: Vec<Node>,
+    /// (asn, max_len) of each VRP, grouped by prefix, sorted inside a
+    /// group so that a binary search finds the origin.
+    entries: Vec<(u32, u8)>,
+    /// `buckets[b]` is the first node whose top 16 bits are >= b
+    /// (65,537 entries, or none when there are no nodes).
+    buckets: Vec<u32>,
+}
+
+/// One distinct prefix; kept together so that a step up the parent chain
+/// touches one cache line.
+/// The common case of a prefix with one VRP is answered from the node
+/// itself (32 bytes), without touching `entries`.
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    addr: u128,
+    /// Index of the closest covering prefix, or `NONE`.
+    parent: u32,
+    /// The VRP's AS when `count` is 1.
+    asn: u32,
+    /// Start of this prefix's VRPs in `entries`.
+    start: u32,
+    len: u8,
+    /// The VRP's maximum length when `count` is 1.
+    max_len: u8,
+    /// 1 when the prefix has exactly one VRP; otherwise its VRPs run from
+    /// `start` to the next node's `start`.
+    single: u16,
 }
 
 fn mask(bits: u8, len: u8) -> u128 {
@@ -137,7 +140,7 @@ fn mask(bits: u8, len: u8) -> u128 {
     if len == 0 {
         0
     } else {
-        let m = u128::MAX << (128 - u32::from(len));
+        let m = u128::MAX << (128 - u32::from(len.min(128)));
         if bits == 32 {
             m >> 96
         } else {
@@ -146,68 +149,145 @@ fn mask(bits: u8, len: u8) -> u128 {
     }
 }
 
-fn key(p: &Prefix) -> (u8, u128, u8) {
+fn covers(bits: u8, p: (u128, u8), q: (u128, u8)) -> bool {
+    p.1 <= q.1 && (q.0 & mask(bits, p.1)) == p.0
+}
+
+fn top16(bits: u8, addr: u128) -> usize {
+    // At most 16 bits remain after the shift; `bits` is 0 only in an
+    // empty default index, which has no buckets anyway.
+    (addr >> u32::from(bits).saturating_sub(16)) as usize
+}
+
+fn key(p: &Prefix) -> (u128, u8) {
     match *p {
-        Prefix::V4(a, l) => (32, u128::from(a), l),
-        Prefix::V6(a, l) => (128, a, l),
+        Prefix::V4(a, l) => (u128::from(a), l),
+        Prefix::V6(a, l) => (a, l),
     }
 }
 
+fn idx(n: usize) -> u32 {
+    // Tables beyond 4 billion VRPs do not exist; saturate rather than wrap.
+    u32::try_from(n).unwrap_or(NONE - 1)
+}
+
 impl FamilyIndex {
-    /// Builds the index from VRPs of one family sorted by prefix.
-    fn build<'a>(vrps: impl Iterator<Item = &'a Vrp>) -> FamilyIndex {
-        let mut idx = FamilyIndex::default();
-        let mut present = [false; 129];
-        let mut current: Option<((u128, u8), u32)> = None;
+    /// Builds the index from VRPs of one family, sorted by prefix.
+    fn build<'a>(bits: u8, vrps: impl Iterator<Item = &'a Vrp>) -> FamilyIndex {
+        let mut ix = FamilyIndex {
+            bits,
+            ..FamilyIndex::default()
+        };
         for v in vrps {
-            let (_, a, l) = key(&v.prefix);
-            let n = u32::try_from(idx.entries.len()).unwrap_or(u32::MAX);
-            match current {
-                Some((k, _)) if k == (a, l) => {}
-                Some((k, start)) => {
-                    idx.map.insert(k, (start, n));
-                    current = Some(((a, l), n));
+            let (addr, len) = key(&v.prefix);
+            let n = idx(ix.entries.len());
+            match ix.nodes.last_mut() {
+                Some(last) if (last.addr, last.len) == (addr, len) => last.single = 0,
+                _ => ix.nodes.push(Node {
+                    addr,
+                    parent: NONE,
+                    asn: v.asn,
+                    start: n,
+                    len,
+                    max_len: v.max_len,
+                    single: 1,
+                }),
+            }
+            ix.entries.push((v.asn, v.max_len));
+        }
+        let mut stack: Vec<usize> = Vec::new();
+        for i in 0..ix.nodes.len() {
+            let Some(&node) = ix.nodes.get(i) else { break };
+            let range = ix.group(i);
+            if let Some(group) = ix.entries.get_mut(range) {
+                group.sort_unstable();
+            }
+            while let Some(&t) = stack.last() {
+                match ix.nodes.get(t) {
+                    Some(p) if covers(bits, (p.addr, p.len), (node.addr, node.len)) => break,
+                    _ => {
+                        stack.pop();
+                    }
                 }
-                None => current = Some(((a, l), n)),
             }
-            if let Some(slot) = present.get_mut(usize::from(l)) {
-                *slot = true;
+            let parent = stack.last().map_or(NONE, |t| idx(*t));
+            if let Some(n) = ix.nodes.get_mut(i) {
+                n.parent = parent;
             }
-            idx.entries.push((v.max_len, v.asn));
+            stack.push(i);
         }
-        if let Some((k, start)) = current {
-            let n = u32::try_from(idx.entries.len()).unwrap_or(u32::MAX);
-            idx.map.insert(k, (start, n));
+        if !ix.nodes.is_empty() {
+            let mut i = 0;
+            for b in 0..=65_536usize {
+                while ix.nodes.get(i).is_some_and(|n| top16(bits, n.addr) < b) {
+                    i += 1;
+                }
+                ix.buckets.push(idx(i));
+            }
         }
-        idx.lengths = (0..=128u8)
-            .rev()
-            .filter(|l| present.get(usize::from(*l)).copied().unwrap_or(false))
-            .collect();
-        idx
+        ix
     }
 
-    fn validate(&self, bits: u8, addr: u128, len: u8, origin: Option<u32>) -> RovState {
-        let mut covered = false;
-        for &l in &self.lengths {
-            if l > len {
-                continue;
-            }
-            let Some(&(start, end)) = self.map.get(&(addr & mask(bits, l), l)) else {
-                continue;
-            };
-            covered = true;
-            let Some(origin) = origin else { continue };
-            let range = usize::try_from(start).unwrap_or(0)..usize::try_from(end).unwrap_or(0);
-            for &(max_len, asn) in self.entries.get(range).unwrap_or(&[]) {
-                if asn != 0 && asn == origin && len <= max_len {
-                    return RovState::Valid;
-                }
-            }
-        }
-        if covered {
-            RovState::Invalid
+    /// The range of node `i`'s VRPs in `entries`.
+    fn group(&self, i: usize) -> std::ops::Range<usize> {
+        let start = self.nodes.get(i).map_or(0, |n| n.start as usize);
+        let end = self
+            .nodes
+            .get(i + 1)
+            .map_or(self.entries.len(), |n| n.start as usize);
+        start..end
+    }
+
+    fn validate(&self, addr: u128, len: u8, origin: Option<u32>) -> RovState {
+        let q = (addr, len);
+        let b = top16(self.bits, addr);
+        let (Some(&lo), Some(&hi)) = (self.buckets.get(b), self.buckets.get(b + 1)) else {
+            return RovState::NotFound;
+        };
+        let (lo, hi) = (lo as usize, hi as usize);
+        let pos = self
+            .nodes
+            .get(lo..hi)
+            .map_or(0, |s| s.partition_point(|n| (n.addr, n.len) <= q));
+        let mut cur = if pos > 0 {
+            lo + pos - 1
+        } else if lo > 0 {
+            lo - 1
         } else {
-            RovState::NotFound
+            return RovState::NotFound;
+        };
+        // Up to the most specific covering prefix.
+        let mut node = loop {
+            match self.nodes.get(cur) {
+                Some(n) if covers(self.bits, (n.addr, n.len), q) => break *n,
+                Some(n) => cur = n.parent as usize,
+                None => return RovState::NotFound,
+            }
+        };
+        let Some(origin) = origin else {
+            return RovState::Invalid;
+        };
+        // Every covering prefix, most specific first.
+        loop {
+            let (asn, max_len) = if node.single == 1 {
+                (node.asn, node.max_len)
+            } else {
+                let group = self.entries.get(self.group(cur)).unwrap_or(&[]);
+                // The last entry for `origin` has its longest max length.
+                let n = group.partition_point(|e| e.0 <= origin);
+                n.checked_sub(1)
+                    .and_then(|i| group.get(i))
+                    .copied()
+                    .unwrap_or((0, 0))
+            };
+            if asn != 0 && asn == origin && len <= max_len {
+                return RovState::Valid;
+            }
+            cur = node.parent as usize;
+            match self.nodes.get(cur) {
+                Some(p) => node = *p,
+                None => return RovState::Invalid,
+            }
         }
     }
 }
@@ -228,8 +308,14 @@ impl VrpTable {
     pub fn new(mut vrps: Vec<Vrp>, aspas: AspaTable) -> VrpTable {
         vrps.sort_unstable();
         vrps.dedup();
-        let v4 = FamilyIndex::build(vrps.iter().filter(|v| matches!(v.prefix, Prefix::V4(..))));
-        let v6 = FamilyIndex::build(vrps.iter().filter(|v| matches!(v.prefix, Prefix::V6(..))));
+        let v4 = FamilyIndex::build(
+            32,
+            vrps.iter().filter(|v| matches!(v.prefix, Prefix::V4(..))),
+        );
+        let v6 = FamilyIndex::build(
+            128,
+            vrps.iter().filter(|v| matches!(v.prefix, Prefix::V6(..))),
+        );
         VrpTable {
             vrps,
             v4,
@@ -248,8 +334,8 @@ impl VrpTable {
     /// empty; such a route is Invalid when covered, NotFound otherwise.
     pub fn rov(&self, prefix: &Prefix, origin: Option<u32>) -> RovState {
         match *prefix {
-            Prefix::V4(a, l) => self.v4.validate(32, u128::from(a), l, origin),
-            Prefix::V6(a, l) => self.v6.validate(128, a, l, origin),
+            Prefix::V4(a, l) => self.v4.validate(u128::from(a), l, origin),
+            Prefix::V6(a, l) => self.v6.validate(a, l, origin),
         }
     }
 
@@ -411,6 +497,15 @@ mod tests {
         assert_eq!(t.rov(&p("192.0.2.1/32"), Some(7)), RovState::Valid);
         assert_eq!(t.rov(&p("192.0.2.0/32"), Some(7)), RovState::NotFound);
         assert_eq!(t.rov(&p("2001:db8::1/128"), Some(7)), RovState::Valid);
+    }
+
+    #[test]
+    fn empty_table() {
+        let t = VrpTable::empty();
+        assert_eq!(t.rov(&p("192.0.2.0/24"), Some(1)), RovState::NotFound);
+        assert_eq!(t.rov(&p("::/0"), None), RovState::NotFound);
+        let t = table(&[vrp("2001:db8::/32", 32, 1)]);
+        assert_eq!(t.rov(&p("192.0.2.0/24"), Some(1)), RovState::NotFound);
     }
 
     #[test]
