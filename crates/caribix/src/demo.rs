@@ -2,12 +2,16 @@
 //! root. A route server on a loopback port of its own, a dozen simulated
 //! members of an island IXP (real BGP sessions over TCP from 127.0.1.x)
 //! announcing routes replayed from the RIPE RIS sample or generated, some
-//! churn, a live summary on the terminal and the JSON API.
+//! churn, a live summary on the terminal and the JSON API. One member is
+//! misconfigured: it announces a bogon, a too-long AS path, a too-long
+//! prefix, a path with the wrong first AS and a wrong next hop, which the
+//! IXP policy rejects and the looking glass explains.
 //!
 //! With `--check`, the demo verifies at the end that every member session
-//! is Established and every member holds every other member's routes (and
-//! none of its own), and exits non-zero otherwise: the integration test
-//! runs it that way.
+//! is Established, every member holds every other member's accepted routes
+//! (and none of its own, and none of the rejected ones), and the rejected
+//! routes are kept with exactly their reasons; it exits non-zero
+//! otherwise: the integration test runs it that way.
 
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
@@ -426,7 +430,7 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
         speakers[i].announce(groups);
     }
     if args.check {
-        let ok = check(&speakers, &announced).await;
+        let ok = check(&speakers, &announced).await & check_rejected(&handle).await;
         print_summary(&speakers, &announced, started, false);
         return if ok {
             ExitCode::SUCCESS
@@ -512,6 +516,48 @@ async fn check(speakers: &[Speaker], announced: &[HashSet<Prefix>]) -> bool {
     }
     if ok {
         println!("check passed: every member Established and holding every other member's routes");
+    }
+    ok
+}
+
+/// The misconfigured member's routes are kept by the route server with
+/// exactly the reason each was built to trigger.
+async fn check_rejected(handle: &daemon::Handle) -> bool {
+    let addr = IpAddr::V4(member_v4(BAD_MEMBER));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let sent = handle.run(move |v| {
+        let routes: Option<HashMap<Prefix, u32>> = v
+            .sessions()
+            .into_iter()
+            .find(|(_, s, _)| s.addr == addr)
+            .map(|(id, _, _)| {
+                v.rs.rib()
+                    .routes_from(id)
+                    .into_iter()
+                    .map(|(n, r)| (n.prefix, r.reject))
+                    .collect()
+            });
+        let _ = tx.send(routes);
+    });
+    let Some(Ok(Some(held))) = sent.then_some(rx.await) else {
+        eprintln!("check failed: the route server did not answer for the misconfigured member");
+        return false;
+    };
+    let mut ok = true;
+    for (prefix, _, _, code) in bad_routes() {
+        let want = if code == 0 { 0 } else { 1u32 << code };
+        match held.get(&prefix) {
+            Some(&mask) if mask == want => {}
+            got => {
+                ok = false;
+                eprintln!(
+                    "check failed: {prefix} from the misconfigured member: reject mask {got:?}, expected {want:#b}"
+                );
+            }
+        }
+    }
+    if ok {
+        println!("check passed: the misconfigured member's bad routes are kept with their reasons");
     }
     ok
 }
