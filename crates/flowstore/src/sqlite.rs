@@ -1,0 +1,258 @@
+//! The embedded SQLite store: four tables keyed by (resolution, bucket
+//! start, ...), written minute by minute in one transaction each, rolled up
+//! from minutes to hours to days by [`Store::expire`] with the same
+//! [`Retention`] rules as the in-memory aggregator (a bucket is folded once
+//! it ended before the cutoff; days past the day retention are deleted).
+//! Schema: `docs/flow-storage.md`.
+
+use crate::{family_name, member_rows, MatrixRow, MemberRow, Store, StoreError};
+use flow::{Bucket, Retention};
+use rusqlite::{params, Connection};
+use std::path::Path;
+use traffic::Minute;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS member_traffic (
+    seconds INTEGER NOT NULL, start INTEGER NOT NULL, asn INTEGER NOT NULL,
+    family TEXT NOT NULL, direction TEXT NOT NULL,
+    bytes INTEGER NOT NULL, packets INTEGER NOT NULL,
+    PRIMARY KEY (seconds, start, asn, family, direction)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS matrix_traffic (
+    seconds INTEGER NOT NULL, start INTEGER NOT NULL,
+    src_asn INTEGER NOT NULL, dst_asn INTEGER NOT NULL, family TEXT NOT NULL,
+    bytes INTEGER NOT NULL, packets INTEGER NOT NULL,
+    PRIMARY KEY (seconds, start, src_asn, dst_asn, family)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS local_traffic (
+    seconds INTEGER NOT NULL, start INTEGER NOT NULL,
+    total_bytes INTEGER NOT NULL, total_packets INTEGER NOT NULL,
+    local_bytes INTEGER NOT NULL, tromboned_bytes INTEGER NOT NULL,
+    PRIMARY KEY (seconds, start)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tromboned_pairs (
+    seconds INTEGER NOT NULL, start INTEGER NOT NULL,
+    src_net INTEGER NOT NULL, dst_net INTEGER NOT NULL, bytes INTEGER NOT NULL,
+    PRIMARY KEY (seconds, start, src_net, dst_net)) WITHOUT ROWID;
+";
+
+/// Keys and value columns of each table, for the generic rollup.
+const TABLES: [(&str, &str, &str); 4] = [
+    ("member_traffic", "asn, family, direction", "bytes, packets"),
+    (
+        "matrix_traffic",
+        "src_asn, dst_asn, family",
+        "bytes, packets",
+    ),
+    (
+        "local_traffic",
+        "",
+        "total_bytes, total_packets, local_bytes, tromboned_bytes",
+    ),
+    ("tromboned_pairs", "src_net, dst_net", "bytes"),
+];
+
+/// SQLite integers are signed 64-bit: larger counts are clamped.
+fn i(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// Flow aggregates in an SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `path`, creating its
+    /// parent directory and the tables.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        SqliteStore::with_connection(Connection::open(path)?)
+    }
+
+    /// A store in memory, for tests.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        SqliteStore::with_connection(Connection::open_in_memory()?)
+    }
+
+    fn with_connection(conn: Connection) -> Result<Self, StoreError> {
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteStore { conn })
+    }
+
+    /// Folds buckets of `from` seconds that ended before `cutoff` into
+    /// buckets of `to` seconds.
+    fn fold(&mut self, from: u64, to: u64, cutoff: u64) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for (table, keys, values) in TABLES {
+            let sums: Vec<String> = values.split(", ").map(|v| format!("SUM({v})")).collect();
+            let updates: Vec<String> = values
+                .split(", ")
+                .map(|v| format!("{v} = {v} + excluded.{v}"))
+                .collect();
+            let (kc, kg) = if keys.is_empty() {
+                (String::new(), String::new())
+            } else {
+                (format!(", {keys}"), format!(", {keys}"))
+            };
+            let sql = format!(
+                "INSERT INTO {table} (seconds, start{kc}, {values})
+                 SELECT ?1, start - start % ?1{kc}, {sums}
+                 FROM {table} WHERE seconds = ?2 AND start + ?2 <= ?3
+                 GROUP BY start - start % ?1{kg}
+                 ON CONFLICT (seconds, start{kc}) DO UPDATE SET {updates}",
+                sums = sums.join(", "),
+                updates = updates.join(", ")
+            );
+            tx.execute(&sql, params![i(to), i(from), i(cutoff)])?;
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE seconds = ?1 AND start + ?1 <= ?2"),
+                params![i(from), i(cutoff)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+impl Store for SqliteStore {
+    fn write_minute(
+        &mut self,
+        start: u64,
+        bucket: Option<&Bucket>,
+        tally: Option<&Minute>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for (table, _, _) in TABLES {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE seconds = 60 AND start = ?1"),
+                params![i(start)],
+            )?;
+        }
+        if let Some(b) = bucket {
+            let mut ins = tx
+                .prepare_cached("INSERT INTO member_traffic VALUES (60, ?1, ?2, ?3, ?4, ?5, ?6)")?;
+            for (asn, fam, dir, bytes, packets) in member_rows(b) {
+                ins.execute(params![i(start), asn, fam, dir, i(bytes), i(packets)])?;
+            }
+            let mut ins = tx
+                .prepare_cached("INSERT INTO matrix_traffic VALUES (60, ?1, ?2, ?3, ?4, ?5, ?6)")?;
+            for ((s, d, fam), c) in &b.matrix {
+                ins.execute(params![
+                    i(start),
+                    s,
+                    d,
+                    family_name(*fam),
+                    i(c.bytes),
+                    i(c.packets)
+                ])?;
+            }
+        }
+        if let Some(m) = tally {
+            tx.execute(
+                "INSERT INTO local_traffic VALUES (60, ?1, ?2, ?3, ?4, ?5)",
+                params![
+                    i(start),
+                    i(m.total_bytes),
+                    i(m.total_packets),
+                    i(m.local_bytes),
+                    i(m.tromboned_bytes)
+                ],
+            )?;
+            let mut ins =
+                tx.prepare_cached("INSERT INTO tromboned_pairs VALUES (60, ?1, ?2, ?3, ?4)")?;
+            for ((s, d), bytes) in &m.pairs {
+                ins.execute(params![i(start), s, d, i(*bytes)])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn expire(&mut self, now: u64, r: Retention) -> Result<(), StoreError> {
+        self.fold(60, 3600, now.saturating_sub(r.minutes_for))?;
+        self.fold(3600, 86400, now.saturating_sub(r.hours_for))?;
+        let cutoff = now.saturating_sub(r.days_for);
+        for (table, _, _) in TABLES {
+            self.conn.execute(
+                &format!("DELETE FROM {table} WHERE seconds = 86400 AND start + 86400 <= ?1"),
+                params![i(cutoff)],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn members(&mut self, from: u64, to: u64) -> Result<Vec<MemberRow>, StoreError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT asn,
+                    SUM(CASE WHEN direction = 'in' THEN bytes ELSE 0 END),
+                    SUM(CASE WHEN direction = 'out' THEN bytes ELSE 0 END),
+                    SUM(CASE WHEN direction = 'in' THEN packets ELSE 0 END),
+                    SUM(CASE WHEN direction = 'out' THEN packets ELSE 0 END)
+             FROM member_traffic WHERE start >= ?1 AND start < ?2
+             GROUP BY asn ORDER BY asn",
+        )?;
+        let rows = q.query_map(params![i(from), i(to)], |r| {
+            Ok(MemberRow {
+                asn: r.get(0)?,
+                in_bytes: u(r.get(1)?),
+                out_bytes: u(r.get(2)?),
+                in_packets: u(r.get(3)?),
+                out_packets: u(r.get(4)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn matrix(&mut self, from: u64, to: u64) -> Result<Vec<MatrixRow>, StoreError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT src_asn, dst_asn, SUM(bytes), SUM(packets)
+             FROM matrix_traffic WHERE start >= ?1 AND start < ?2
+             GROUP BY src_asn, dst_asn ORDER BY src_asn, dst_asn",
+        )?;
+        let rows = q.query_map(params![i(from), i(to)], |r| {
+            Ok(MatrixRow {
+                src_asn: r.get(0)?,
+                dst_asn: r.get(1)?,
+                bytes: u(r.get(2)?),
+                packets: u(r.get(3)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn local(&mut self, from: u64, to: u64) -> Result<Minute, StoreError> {
+        let mut m = Minute {
+            start: from,
+            ..Minute::default()
+        };
+        let (t, tp, l, tr): (i64, i64, i64, i64) = self.conn.query_row(
+            "SELECT COALESCE(SUM(total_bytes), 0), COALESCE(SUM(total_packets), 0),
+                    COALESCE(SUM(local_bytes), 0), COALESCE(SUM(tromboned_bytes), 0)
+             FROM local_traffic WHERE start >= ?1 AND start < ?2",
+            params![i(from), i(to)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        m.total_bytes = u(t);
+        m.total_packets = u(tp);
+        m.local_bytes = u(l);
+        m.tromboned_bytes = u(tr);
+        let mut q = self.conn.prepare_cached(
+            "SELECT src_net, dst_net, SUM(bytes) FROM tromboned_pairs
+             WHERE start >= ?1 AND start < ?2 GROUP BY src_net, dst_net",
+        )?;
+        let rows = q.query_map(params![i(from), i(to)], |r| {
+            Ok(((r.get::<_, u32>(0)?, r.get::<_, u32>(1)?), u(r.get(2)?)))
+        })?;
+        for row in rows {
+            let (k, v) = row?;
+            m.pairs.insert(k, v);
+        }
+        Ok(m)
+    }
+}

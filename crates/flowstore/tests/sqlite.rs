@@ -1,0 +1,157 @@
+//! SQLite store round trips: what the aggregator and tally hold is what the
+//! store returns, over any window; writing a minute again replaces it;
+//! rollups to hours and days keep the totals; retention drops old days.
+
+mod support;
+
+use flow::Retention;
+use flowstore::{MatrixRow, MemberRow, SqliteStore, Store, StoreUrl};
+use support::{dataset, write_all, MINUTES, T0};
+
+fn expected_members(agg: &flow::Aggregator, from: u64, to: u64) -> Vec<MemberRow> {
+    let mut out = std::collections::BTreeMap::<u32, MemberRow>::new();
+    for b in agg.rollup(flow::Resolution::Minute, from, to) {
+        for ((asn, _), c) in &b.members {
+            let e = out.entry(*asn).or_insert(MemberRow {
+                asn: *asn,
+                ..MemberRow::default()
+            });
+            e.in_bytes += c.inbound.bytes;
+            e.out_bytes += c.outbound.bytes;
+            e.in_packets += c.inbound.packets;
+            e.out_packets += c.outbound.packets;
+        }
+    }
+    out.into_values().collect()
+}
+
+fn expected_matrix(agg: &flow::Aggregator, from: u64, to: u64) -> Vec<MatrixRow> {
+    let mut out = std::collections::BTreeMap::<(u32, u32), MatrixRow>::new();
+    for b in agg.rollup(flow::Resolution::Minute, from, to) {
+        for ((s, d, _), c) in &b.matrix {
+            let e = out.entry((*s, *d)).or_insert(MatrixRow {
+                src_asn: *s,
+                dst_asn: *d,
+                ..MatrixRow::default()
+            });
+            e.bytes += c.bytes;
+            e.packets += c.packets;
+        }
+    }
+    out.into_values().collect()
+}
+
+#[test]
+fn round_trip_over_windows() {
+    let (agg, tally) = dataset();
+    let mut st = SqliteStore::in_memory().unwrap();
+    write_all(&mut st, &agg, &tally);
+    for (from, to) in [
+        (0, u64::MAX >> 1),
+        (T0, T0 + 60),
+        (T0 + 120, T0 + 420),
+        (T0 + 600, T0 + MINUTES * 60),
+    ] {
+        let members = st.members(from, to).unwrap();
+        assert_eq!(members, expected_members(&agg, from, to), "[{from}, {to})");
+        assert!(!members.is_empty());
+        assert_eq!(
+            st.matrix(from, to).unwrap(),
+            expected_matrix(&agg, from, to)
+        );
+        let local = st.local(from, to).unwrap();
+        let want = tally.sum(from, to);
+        assert_eq!(local, want);
+        assert!(local.local_bytes > 0 && local.tromboned_bytes > 0 && !local.pairs.is_empty());
+    }
+    assert!(st.members(T0 - 600, T0).unwrap().is_empty());
+}
+
+#[test]
+fn writing_a_minute_again_replaces_it() {
+    let (agg, tally) = dataset();
+    let mut st = SqliteStore::in_memory().unwrap();
+    write_all(&mut st, &agg, &tally);
+    write_all(&mut st, &agg, &tally);
+    let all = (0, u64::MAX >> 1);
+    assert_eq!(
+        st.members(all.0, all.1).unwrap(),
+        expected_members(&agg, all.0, all.1)
+    );
+    assert_eq!(st.local(all.0, all.1).unwrap(), tally.sum(all.0, all.1));
+    // A minute flushed again with less traffic shows only the new figures.
+    st.write_minute(T0, None, None).unwrap();
+    assert_eq!(
+        st.members(T0, T0 + 60).unwrap(),
+        Vec::<MemberRow>::new(),
+        "an empty rewrite clears the minute"
+    );
+    assert_eq!(st.local(T0, T0 + 60).unwrap().total_bytes, 0);
+}
+
+#[test]
+fn rollups_keep_totals_and_retention_drops_old_days() {
+    let (agg, tally) = dataset();
+    let dir = std::env::temp_dir().join(format!("caribix-flowstore-{}", std::process::id()));
+    let path = dir.join("flows.db");
+    let url: StoreUrl = format!("sqlite:{}", path.display()).parse().unwrap();
+    let mut st = flowstore::open(&url).unwrap();
+    write_all(st.as_mut(), &agg, &tally);
+    let all = (0, u64::MAX >> 1);
+    let before = (
+        st.members(all.0, all.1).unwrap(),
+        st.matrix(all.0, all.1).unwrap(),
+        st.local(all.0, all.1).unwrap(),
+    );
+    let r = Retention {
+        minutes_for: 3600,
+        hours_for: 2 * 86400,
+        days_for: 10 * 86400,
+    };
+    // Two hours later: minutes become hours. Three days later: days.
+    for now in [T0 + 7200 + MINUTES * 60, T0 + 3 * 86400] {
+        st.expire(now, r).unwrap();
+        assert_eq!(st.members(all.0, all.1).unwrap(), before.0, "at {now}");
+        assert_eq!(st.matrix(all.0, all.1).unwrap(), before.1);
+        assert_eq!(st.local(all.0, all.1).unwrap(), before.2);
+        // The minute window now falls inside a coarser bucket that starts
+        // before it: rolled-up data is found by its bucket's start.
+        assert!(st.members(T0 + 60, T0 + 120).unwrap().is_empty());
+    }
+    drop(st);
+    // Reopening finds the same rows; expiry past the day retention empties it.
+    let mut st = flowstore::open(&url).unwrap();
+    assert_eq!(st.members(all.0, all.1).unwrap(), before.0);
+    st.expire(T0 + 12 * 86400, r).unwrap();
+    assert!(st.members(all.0, all.1).unwrap().is_empty());
+    assert_eq!(st.local(all.0, all.1).unwrap().total_bytes, 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn store_urls() {
+    assert_eq!(
+        "sqlite:data/flows.db".parse::<StoreUrl>().unwrap(),
+        StoreUrl::Sqlite("data/flows.db".into())
+    );
+    assert_eq!(
+        "clickhouse://127.0.0.1:8123/ixp"
+            .parse::<StoreUrl>()
+            .unwrap(),
+        StoreUrl::Clickhouse {
+            host: "127.0.0.1".into(),
+            port: 8123,
+            database: "ixp".into()
+        }
+    );
+    for bad in [
+        "sqlite:",
+        "postgres://x",
+        "clickhouse://:1/x",
+        "clickhouse://h:x/db",
+        "clickhouse://h:1/a;b",
+    ] {
+        let e = bad.parse::<StoreUrl>().unwrap_err().to_string();
+        assert!(e.contains("expected sqlite:PATH"), "{bad}: {e}");
+    }
+}
