@@ -48,6 +48,9 @@ pub struct Options {
     pub workdir: PathBuf,
     /// Markdown output file (appended).
     pub out: Option<PathBuf>,
+    /// Stop a run whose target holds more resident memory than this
+    /// (KiB, 0: no limit): the machine is shared.
+    pub max_rss_kib: u64,
 }
 
 /// Figures of one run.
@@ -307,7 +310,7 @@ fn churn_groups(m: &plan::Member) -> Vec<&Group> {
 async fn one(
     kind: Kind,
     plan: &Plan,
-    index: &Arc<std::collections::HashMap<Prefix, u32>>,
+    index: &Arc<crate::plan::PrefixIndex>,
     s: &Setup,
     o: &Options,
 ) -> Result<Outcome, String> {
@@ -372,10 +375,8 @@ async fn one(
     }
     if s.filtering {
         let deadline = Instant::now() + Duration::from_secs(300).min(o.timeout);
-        loop {
-            let Some(n) = targets::loaded_vrps(kind, s) else {
-                break;
-            };
+        // Targets that cannot be asked (caribix, no RPKI yet) do not wait.
+        while let Some(n) = targets::loaded_vrps(kind, s) {
             if n as usize >= plan.vrps.len() {
                 break;
             }
@@ -441,9 +442,16 @@ async fn one(
     for (l, bytes) in members.iter().zip(announce) {
         l.send(bytes);
     }
-    out.converge = wait_counts(&members, &expected, o.timeout, &mut out.note)
-        .await
-        .then(|| t0.elapsed().as_secs_f64());
+    out.converge = wait_counts(
+        &procs,
+        o.max_rss_kib,
+        &members,
+        &expected,
+        o.timeout,
+        &mut out.note,
+    )
+    .await
+    .then(|| t0.elapsed().as_secs_f64());
     out.cpu_converge = cpu(&procs) - cpu0;
     out.gen_cpu = procs::self_cpu_seconds() - gen0;
     if out.converge.is_some() {
@@ -452,16 +460,30 @@ async fn one(
         for (l, bytes) in members.iter().zip(withdraw) {
             l.send(bytes);
         }
-        out.withdraw = wait_counts(&members, &after_withdraw, o.timeout, &mut out.note)
-            .await
-            .then(|| t1.elapsed().as_secs_f64());
+        out.withdraw = wait_counts(
+            &procs,
+            o.max_rss_kib,
+            &members,
+            &after_withdraw,
+            o.timeout,
+            &mut out.note,
+        )
+        .await
+        .then(|| t1.elapsed().as_secs_f64());
         let t2 = Instant::now();
         for (l, bytes) in members.iter().zip(again) {
             l.send(bytes);
         }
-        out.reannounce = wait_counts(&members, &expected, o.timeout, &mut out.note)
-            .await
-            .then(|| t2.elapsed().as_secs_f64());
+        out.reannounce = wait_counts(
+            &procs,
+            o.max_rss_kib,
+            &members,
+            &expected,
+            o.timeout,
+            &mut out.note,
+        )
+        .await
+        .then(|| t2.elapsed().as_secs_f64());
     }
     out.rss_mib = procs.iter().map(Proc::peak_rss_kib).sum::<u64>() as f64 / 1024.0;
     out.cpu_total = cpu(&procs);
@@ -477,6 +499,20 @@ async fn one(
         .iter()
         .map(|m| m.counts.downs.load(std::sync::atomic::Ordering::Relaxed))
         .sum();
+    let sum = |f: fn(&crate::load::Counts) -> &std::sync::atomic::AtomicU64| -> u64 {
+        members
+            .iter()
+            .map(|m| f(&m.counts).load(std::sync::atomic::Ordering::Relaxed))
+            .sum()
+    };
+    let (updates, announcements) = (sum(|c| &c.updates), sum(|c| &c.announcements));
+    let delivered: u64 =
+        expected.iter().sum::<u64>() + total_churn * (members.len() as u64).saturating_sub(1);
+    let _ = write!(
+        out.note,
+        " received {updates} UPDATEs, {announcements} announcements ({:.2} per needed);",
+        announcements as f64 / delivered.max(1) as f64
+    );
     if unexpected > 0 {
         let _ = write!(
             out.note,
@@ -494,29 +530,47 @@ async fn one(
     Ok(out)
 }
 
+fn rss_kib(procs: &[Proc]) -> u64 {
+    procs.iter().map(Proc::rss_kib).sum()
+}
+
 fn cpu(procs: &[Proc]) -> f64 {
     procs.iter().map(Proc::cpu_seconds).sum()
 }
 
 /// Wait until every member holds exactly its expected count.
 async fn wait_counts(
+    procs: &[Proc],
+    max_rss_kib: u64,
     members: &[MemberLoad],
     expected: &[u64],
     timeout: Duration,
     note: &mut String,
 ) -> bool {
-    let end = Instant::now() + timeout;
+    let start = Instant::now();
+    let end = start + timeout;
+    let mut polls = 0u64;
     loop {
+        polls += 1;
         if members.iter().zip(expected).all(|(m, e)| m.held() == *e) {
             return true;
         }
-        if Instant::now() > end {
+        if Instant::now() > end
+            || (max_rss_kib > 0 && polls % 40 == 0 && rss_kib(procs) > max_rss_kib)
+        {
             let held: u64 = members.iter().map(MemberLoad::held).sum();
             let want: u64 = expected.iter().sum();
+            if Instant::now() <= end {
+                let _ = write!(
+                    note,
+                    " ABORTED: target above the --max-rss-gib limit ({} MiB);",
+                    rss_kib(procs) / 1024
+                );
+            }
             let _ = write!(
                 note,
-                " timeout after {}s: {held} of {want} prefixes held;",
-                timeout.as_secs()
+                " stopped after {}s: {held} of {want} prefixes held;",
+                start.elapsed().as_secs()
             );
             return false;
         }

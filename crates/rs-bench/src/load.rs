@@ -7,7 +7,6 @@
 //!
 //! Not here: deciding what to announce (see `plan`), targets, timing.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,7 +19,7 @@ use bgp_wire::message::frame;
 use bgp_wire::{DecodeCtx, EncodeCtx, Family, Message, Nlri, Prefix};
 use tokio::sync::mpsc;
 
-use crate::plan::{is_v6, nlri, Group, Member};
+use crate::plan::{is_v6, nlri, Group, Member, PrefixIndex};
 
 /// Counters of one member, readable while it runs.
 #[derive(Debug, Default)]
@@ -31,6 +30,8 @@ pub struct Counts {
     pub unexpected: AtomicU64,
     /// UPDATE messages received.
     pub updates: AtomicU64,
+    /// Prefix announcements received, repeats included.
+    pub announcements: AtomicU64,
     /// Times the session went down.
     pub downs: AtomicU64,
 }
@@ -52,7 +53,7 @@ impl MemberLoad {
         m: &Member,
         rs: SocketAddr,
         rs_asn: u32,
-        index: Arc<HashMap<Prefix, u32>>,
+        index: Arc<PrefixIndex>,
     ) -> Result<MemberLoad, String> {
         let mut cfg = Config::new(m.asn, m.addr, rs_asn);
         cfg.passive = false;
@@ -151,7 +152,7 @@ pub fn encode_withdraw(ctx: &EncodeCtx, list: &[Prefix]) -> Vec<u8> {
 
 async fn receive(
     mut events: mpsc::UnboundedReceiver<Event>,
-    index: Arc<HashMap<Prefix, u32>>,
+    index: Arc<PrefixIndex>,
     counts: Arc<Counts>,
     enc: Arc<Mutex<Option<EncodeCtx>>>,
 ) {
@@ -179,6 +180,7 @@ async fn receive(
             Event::Update(bytes) => {
                 let Some(ctx) = dctx else { continue };
                 let mut buf = &bytes[..];
+                let mut announced = 0u64;
                 let max = if ctx.extended_message { 65535 } else { 4096 };
                 while let Ok(Some(len)) = frame(buf, max) {
                     let Some(msg) = buf.get(..len) else { break };
@@ -193,6 +195,7 @@ async fn receive(
                         }
                         if !u.treat_as_withdraw() {
                             for n in u.announced() {
+                                announced += 1;
                                 match index.get(&n.prefix) {
                                     Some(&i) => {
                                         if flip(&mut bits, i, true) {
@@ -209,6 +212,7 @@ async fn receive(
                     buf = buf.get(len..).unwrap_or(&[]);
                 }
                 counts.held.store(held, Ordering::Relaxed);
+                counts.announcements.fetch_add(announced, Ordering::Relaxed);
             }
             Event::RouteRefresh(_) => {}
         }

@@ -137,6 +137,10 @@ struct RunArgs {
     /// Append the result tables (markdown) to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Stop a run whose target's resident memory exceeds this many GiB
+    /// (0: no limit).
+    #[arg(long, default_value_t = 12)]
+    max_rss_gib: u64,
     /// Set by rs-bench itself when it re-runs inside its namespace.
     #[arg(long, hide = true)]
     inside_netns: bool,
@@ -208,6 +212,7 @@ fn to_options(a: &RunArgs) -> bench::Options {
             std::env::temp_dir().join(format!("rs-bench-{}", std::process::id()))
         }),
         out: a.out.clone(),
+        max_rss_kib: a.max_rss_gib * 1024 * 1024,
     }
 }
 

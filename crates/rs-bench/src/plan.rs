@@ -145,6 +145,52 @@ impl Addressing {
     }
 }
 
+/// A fast, non-cryptographic hasher for the prefix index: the generator
+/// looks up every received prefix, and SipHash was a visible share of its
+/// CPU time. The keys are our own prefixes, not attacker-chosen.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PrefixHasher(u64);
+
+impl std::hash::Hasher for PrefixHasher {
+    fn finish(&self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_u128(&mut self, i: u128) {
+        self.write_u64(i as u64);
+        self.write_u64((i >> 64) as u64);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+/// Prefix -> dense index.
+pub type PrefixIndex = HashMap<Prefix, u32, std::hash::BuildHasherDefault<PrefixHasher>>;
+
 /// The whole load.
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -153,7 +199,7 @@ pub struct Plan {
     /// The VRP table (empty unless asked for).
     pub vrps: Vec<Vrp>,
     /// Every announced prefix with a dense index, for counting.
-    pub index: HashMap<Prefix, u32>,
+    pub index: PrefixIndex,
 }
 
 /// The route server's AS in every benchmark.
@@ -351,7 +397,7 @@ fn attr_block(path: &[u32], communities: &[u32]) -> Vec<u8> {
 }
 
 fn finish(members: Vec<Member>) -> Plan {
-    let mut index = HashMap::new();
+    let mut index = PrefixIndex::default();
     for m in &members {
         for g in &m.groups {
             for p in &g.prefixes {

@@ -66,6 +66,14 @@ impl Proc {
         tree(self.pid()).iter().filter_map(|p| vm_hwm(*p)).sum()
     }
 
+    /// Current resident memory of the process tree, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        tree(self.pid())
+            .iter()
+            .filter_map(|p| status_kib(*p, "VmRSS:"))
+            .sum()
+    }
+
     /// CPU seconds used so far by the process tree.
     pub fn cpu_seconds(&self) -> f64 {
         tree(self.pid()).iter().filter_map(|p| cpu(*p)).sum()
@@ -131,8 +139,12 @@ fn cpu(pid: u32) -> Option<f64> {
 }
 
 fn vm_hwm(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+fn status_kib(pid: u32, key: &str) -> Option<u64> {
     let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = s.lines().find(|l| l.starts_with(key))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 

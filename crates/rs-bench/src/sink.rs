@@ -1,7 +1,8 @@
 //! The sink: the most trivial "route server" there is, used to measure the
 //! load generator's own ceiling. It accepts one passive session per member
 //! (caribix's `bgp-session` over `bgp-io`, as the generator uses) and
-//! copies every UPDATE it receives, byte for byte, to every other member:
+//! copies every UPDATE it receives, byte for byte, to every other member
+//! (what is queued is copied in one batch):
 //! no RIB, no best path, no policy, no re-encoding. A route server cannot
 //! deliver faster than that on the same machine, so when a target's
 //! figures come close to the sink's, the generator is the bottleneck and
@@ -66,11 +67,25 @@ pub async fn run(listen: SocketAddr, first_member: Ipv4Addr, members: usize) -> 
         let cmds = cmds.clone();
         tokio::spawn(async move {
             while let Some(e) = ev.recv().await {
-                if let Event::Update(bytes) = e {
-                    for (j, c) in cmds.iter().enumerate() {
-                        if j != i {
-                            let _ = c.send(Command::Send(bytes.clone()));
-                        }
+                // Whatever else is already queued goes out in the same
+                // write: one copy per member per batch, not per UPDATE.
+                let mut batch = match e {
+                    Event::Update(bytes) => bytes,
+                    _ => Vec::new(),
+                };
+                while batch.len() < 1 << 20 {
+                    match ev.try_recv() {
+                        Ok(Event::Update(bytes)) => batch.extend_from_slice(&bytes),
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+                if batch.is_empty() {
+                    continue;
+                }
+                for (j, c) in cmds.iter().enumerate() {
+                    if j != i {
+                        let _ = c.send(Command::Send(batch.clone()));
                     }
                 }
             }
