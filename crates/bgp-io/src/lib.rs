@@ -340,7 +340,9 @@ async fn run_connection(
         }
         if !wbuf.is_empty() && stream.write_all(&wbuf).await.is_err() {
             session.handle_into(Instant::now(), Input::TcpConnectionFails, outputs);
-            continue;
+            // The connection is gone: run_peer acts on what the session
+            // says next (restart timers, a new connection).
+            return false;
         }
         publish(session, status);
         if close {
@@ -353,6 +355,7 @@ async fn run_connection(
                 match r {
                     Ok(0) | Err(_) => {
                         session.handle_into(Instant::now(), Input::TcpConnectionFails, outputs);
+                        return false;
                     }
                     Ok(n) => {
                         session.handle_into(Instant::now(), Input::Received(&buf[..n]), outputs);
@@ -393,6 +396,7 @@ async fn run_connection(
                         if session.state() == State::Established {
                             if stream.write_all(&bytes).await.is_err() {
                                 session.handle_into(Instant::now(), Input::TcpConnectionFails, outputs);
+                                return false;
                             } else if let Ok(mut s) = status.lock() {
                                 s.messages_out += 1;
                                 s.update_bytes_out += bytes.len() as u64;

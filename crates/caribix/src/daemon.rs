@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bgp_io::{run_peer, Command, Event, PeerIo, SharedStatus, Status};
@@ -128,6 +128,7 @@ impl CoreView<'_> {
 enum CoreMsg {
     Event(PeerId, Event),
     Job(Job),
+    Reload(Box<RsSpec>),
 }
 
 struct PeerRuntime {
@@ -142,56 +143,95 @@ struct PeerRuntime {
 #[derive(Debug, Clone)]
 pub(crate) struct Handle {
     jobs: mpsc::UnboundedSender<Job>,
+    reload: mpsc::UnboundedSender<CoreMsg>,
     /// Addresses actually bound (port 0 resolved).
     pub listening: Vec<SocketAddr>,
 }
 
 impl Handle {
+    /// Apply a new configuration (SIGHUP); false when the core is gone.
+    pub(crate) fn reload(&self, spec: RsSpec) -> bool {
+        self.reload.send(CoreMsg::Reload(Box::new(spec))).is_ok()
+    }
+
     /// Run `job` on the core; false when the core is gone.
     pub(crate) fn run(&self, job: impl FnOnce(&CoreView<'_>) + Send + 'static) -> bool {
         self.jobs.send(Box::new(job)).is_ok()
     }
 }
 
-/// Start a route server on the current runtime.
-pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
-    let mut rs = RouteServer::new(spec.policy.clone());
-    let (core_tx, mut core_rx) = mpsc::unbounded_channel::<CoreMsg>();
-    let mut peers: HashMap<PeerId, PeerRuntime> = HashMap::new();
-    let mut inbound: HashMap<IpAddr, (mpsc::Sender<TcpStream>, bool)> = HashMap::new();
-    for p in &spec.peers {
-        let id = rs.add_member(MemberInfo {
-            asn: p.asn,
-            addr: p.addr,
-            name: p.name.clone(),
-        });
-        let mut cfg = bgp_session::Config::new(spec.asn, spec.router_id, p.asn);
-        cfg.hold_time = spec.hold_time;
+/// Accepted connections waiting for their member's session, by address,
+/// with whether the member uses GTSM. Shared by the listeners and changed
+/// by reloads.
+type Inbound = Arc<RwLock<HashMap<IpAddr, (mpsc::Sender<TcpStream>, bool)>>>;
+
+/// What the core needs to start and stop member sessions after start-up.
+struct Wiring {
+    core_tx: mpsc::UnboundedSender<CoreMsg>,
+    inbound: Inbound,
+    listeners: Vec<Arc<TcpListener>>,
+    asn: u32,
+    router_id: std::net::Ipv4Addr,
+    hold_time: u16,
+    restart_delay: Duration,
+    port: u16,
+}
+
+impl Wiring {
+    /// Start the session task of member session `p`.
+    fn spawn_peer(
+        &self,
+        rs: &mut RouteServer<IxpPolicy>,
+        p: &PeerSpec,
+    ) -> Option<(PeerId, PeerRuntime)> {
+        let mut cfg = bgp_session::Config::new(self.asn, self.router_id, p.asn);
+        cfg.hold_time = self.hold_time;
         cfg.passive = !p.active;
-        cfg.restart_delay = Some(spec.restart_delay);
+        cfg.restart_delay = Some(self.restart_delay);
         cfg.connect_retry = Duration::from_secs(30);
         let session = match Session::new(cfg) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(peer = %p.addr, "cannot configure session: {e}");
-                continue;
+                return None;
             }
         };
+        let id = rs.add_member(MemberInfo {
+            asn: p.asn,
+            addr: p.addr,
+            name: p.name.clone(),
+        });
         let (in_tx, in_rx) = mpsc::channel(4);
-        inbound.insert(p.addr, (in_tx, p.gtsm));
+        if let Ok(mut m) = self.inbound.write() {
+            m.insert(p.addr, (in_tx, p.gtsm));
+        }
+        for l in &self.listeners {
+            let is_v6 = l.local_addr().map(|a| a.is_ipv6()).unwrap_or(false);
+            if is_v6 == p.addr.is_ipv6() {
+                if let Some(key) = &p.md5 {
+                    if let Err(e) = bgp_io::sockopt::set_md5(&**l, p.addr, key.as_bytes()) {
+                        tracing::error!(peer = %p.addr, "cannot set the TCP-MD5 key: {e}");
+                    }
+                }
+                if p.gtsm {
+                    if let Err(e) = bgp_io::sockopt::set_ttl_255(&**l, is_v6) {
+                        tracing::error!(peer = %p.addr, "cannot set TTL 255 for GTSM: {e}");
+                    }
+                }
+            }
+        }
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
         let status: SharedStatus = Arc::new(Mutex::new(Status::default()));
-        let port = spec.listen.first().map_or(179, |l| l.port());
         let io = PeerIo {
             inbound: Some(in_rx),
-            remote: SocketAddr::new(p.addr, port),
+            remote: SocketAddr::new(p.addr, self.port),
             local: None,
             md5: p.md5.as_ref().map(|k| k.as_bytes().to_vec()),
             gtsm: p.gtsm,
         };
         tokio::spawn(run_peer(session, io, cmd_rx, ev_tx, status.clone()));
-        let fwd = core_tx.clone();
+        let fwd = self.core_tx.clone();
         tokio::spawn(async move {
             while let Some(ev) = ev_rx.recv().await {
                 if fwd.send(CoreMsg::Event(id, ev)).is_err() {
@@ -199,7 +239,7 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
                 }
             }
         });
-        peers.insert(
+        Some((
             id,
             PeerRuntime {
                 spec: p.clone(),
@@ -208,25 +248,130 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
                 decode: None,
                 queued: 0,
             },
-        );
+        ))
     }
-    let inbound = Arc::new(inbound);
-    let mut listening = Vec::new();
-    for addr in &spec.listen {
-        let l = TcpListener::bind(addr).await?;
-        listening.push(l.local_addr()?);
-        if spec.peers.iter().any(|p| p.gtsm) {
-            // SYN-ACKs must leave with TTL 255 too, or a GTSM peer drops
-            // them; the minimum TTL is set per accepted connection below.
-            bgp_io::sockopt::set_ttl_255(&l, addr.is_ipv6())?;
+
+    /// Stop member session `id` with a Cease and forget it and its routes.
+    fn stop_peer(
+        &self,
+        rs: &mut RouteServer<IxpPolicy>,
+        peers: &mut HashMap<PeerId, PeerRuntime>,
+        id: PeerId,
+        subcode: u8,
+        message: &str,
+    ) {
+        let Some(p) = peers.remove(&id) else { return };
+        let _ = p.cmd.send(Command::Stop {
+            subcode,
+            message: message.to_string(),
+        });
+        if let Ok(mut m) = self.inbound.write() {
+            m.remove(&p.spec.addr);
         }
-        for p in &spec.peers {
-            if let Some(key) = &p.md5 {
-                if p.addr.is_ipv6() == addr.is_ipv6() {
-                    bgp_io::sockopt::set_md5(&l, p.addr, key.as_bytes())?;
+        if p.spec.md5.is_some() {
+            for l in &self.listeners {
+                // An empty key removes the address's signature.
+                let _ = bgp_io::sockopt::set_md5(&**l, p.spec.addr, &[]);
+            }
+        }
+        rs.remove_member(id);
+    }
+}
+
+/// The session settings whose change needs a new session (a name change
+/// does not).
+fn session_key(p: &PeerSpec) -> (u32, IpAddr, bool, Option<&str>, bool) {
+    (p.asn, p.addr, p.active, p.md5.as_deref(), p.gtsm)
+}
+
+/// Apply a new configuration of this route server: new members come up,
+/// removed ones go down (Cease / Peer De-configured), members whose
+/// session settings changed are reset (Cease / Other Configuration
+/// Change); the others keep their sessions. The policy is replaced and
+/// every route judged again.
+fn reload(
+    rs: &mut RouteServer<IxpPolicy>,
+    peers: &mut HashMap<PeerId, PeerRuntime>,
+    wiring: &Wiring,
+    new: RsSpec,
+) {
+    let mut by_addr: HashMap<IpAddr, PeerId> =
+        peers.iter().map(|(id, p)| (p.spec.addr, *id)).collect();
+    let (mut added, mut removed, mut reset) = (0, 0, 0);
+    for p in &new.peers {
+        match by_addr.remove(&p.addr) {
+            Some(id) => {
+                let same = peers
+                    .get(&id)
+                    .is_some_and(|old| session_key(&old.spec) == session_key(p));
+                if same {
+                    if let Some(old) = peers.get_mut(&id) {
+                        old.spec.name = p.name.clone();
+                    }
+                    continue;
+                }
+                wiring.stop_peer(rs, peers, id, 6, "session settings changed");
+                reset += 1;
+                if let Some((id, rt)) = wiring.spawn_peer(rs, p) {
+                    peers.insert(id, rt);
+                }
+            }
+            None => {
+                if let Some((id, rt)) = wiring.spawn_peer(rs, p) {
+                    peers.insert(id, rt);
+                    added += 1;
                 }
             }
         }
+    }
+    for (_, id) in by_addr {
+        wiring.stop_peer(
+            rs,
+            peers,
+            id,
+            3,
+            "removed from the route server's configuration",
+        );
+        removed += 1;
+    }
+    *rs.policy_mut() = new.policy;
+    let changed = rs.revalidate();
+    tracing::info!(
+        rs = %new.name,
+        added, removed, reset, routes_changed = changed,
+        "configuration reloaded"
+    );
+}
+
+/// Start a route server on the current runtime.
+pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
+    let mut rs = RouteServer::new(spec.policy.clone());
+    let (core_tx, mut core_rx) = mpsc::unbounded_channel::<CoreMsg>();
+    let mut peers: HashMap<PeerId, PeerRuntime> = HashMap::new();
+    let inbound: Inbound = Arc::new(RwLock::new(HashMap::new()));
+    let mut listeners = Vec::new();
+    let mut listening = Vec::new();
+    for addr in &spec.listen {
+        let l = Arc::new(TcpListener::bind(addr).await?);
+        listening.push(l.local_addr()?);
+        listeners.push(l);
+    }
+    let wiring = Wiring {
+        core_tx: core_tx.clone(),
+        inbound: inbound.clone(),
+        listeners: listeners.clone(),
+        asn: spec.asn,
+        router_id: spec.router_id,
+        hold_time: spec.hold_time,
+        restart_delay: spec.restart_delay,
+        port: spec.listen.first().map_or(179, |l| l.port()),
+    };
+    for p in &spec.peers {
+        if let Some((id, rt)) = wiring.spawn_peer(&mut rs, p) {
+            peers.insert(id, rt);
+        }
+    }
+    for l in listeners {
         let inbound = inbound.clone();
         let rs_name = spec.name.clone();
         tokio::spawn(async move {
@@ -235,9 +380,10 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 };
-                match inbound.get(&from.ip()) {
+                let target = inbound.read().ok().and_then(|m| m.get(&from.ip()).cloned());
+                match target {
                     Some((tx, gtsm)) => {
-                        if *gtsm {
+                        if gtsm {
                             if let Err(e) = bgp_io::sockopt::set_gtsm(&stream, from.is_ipv6()) {
                                 tracing::warn!(%from, "cannot set GTSM: {e}");
                             }
@@ -277,11 +423,16 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
             tokio::select! {
                 msg = core_rx.recv() => {
                     let Some(msg) = msg else { return };
+                    if let CoreMsg::Reload(new) = msg {
+                        reload(&mut rs, &mut peers, &wiring, *new);
+                        continue;
+                    }
                     handle(&mut rs, &mut peers, msg, (started, started_wall, &info), &rs_name);
                     // Take what else is waiting before flushing, so bursts
                     // are coalesced.
                     for _ in 0..1000 {
                         match core_rx.try_recv() {
+                            Ok(CoreMsg::Reload(new)) => reload(&mut rs, &mut peers, &wiring, *new),
                             Ok(m) => handle(&mut rs, &mut peers, m, (started, started_wall, &info), &rs_name),
                             Err(_) => break,
                         }
@@ -294,6 +445,7 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
     });
     Ok(Handle {
         jobs: q_tx,
+        reload: core_tx,
         listening,
     })
 }
@@ -346,6 +498,8 @@ fn handle(
                 }
             }
         }
+        // Reloads are applied by the core loop, which holds the wiring.
+        CoreMsg::Reload(_) => {}
         CoreMsg::Job(job) => job(&CoreView {
             rs,
             peers,

@@ -2,8 +2,12 @@
 //! configuration, starts one route server per `[[route_server]]` with the
 //! members of its IXP, serves the JSON API, and stops on Ctrl-C or SIGTERM.
 //!
-//! Known limitations: SIGHUP reload is not implemented yet; the RPKI and
-//! IRR checks are off (no data source is wired yet).
+//! SIGHUP reloads the file: added members come up, removed ones go down,
+//! members whose session settings changed are reset, the others keep their
+//! sessions, and every route is judged again under the new policy.
+//!
+//! Known limitations: listen addresses and new route servers need a
+//! restart; the RPKI and IRR checks are off (no data source is wired yet).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,38 +25,11 @@ pub(crate) async fn run(file: &Path) -> ExitCode {
     };
     let mut handles = Vec::new();
     for rs in &cfg.route_servers {
-        let peers: Vec<PeerSpec> = cfg
-            .members_of(&rs.ixp)
-            .filter(|m| m.route_server)
-            .flat_map(|m| {
-                m.addresses().map(move |addr| PeerSpec {
-                    asn: m.asn,
-                    addr,
-                    name: m.name.clone(),
-                    active: !m.passive,
-                    md5: m.md5_password.clone(),
-                    gtsm: m.gtsm,
-                })
-            })
-            .collect();
-        let spec = RsSpec {
-            name: rs.name.clone(),
-            asn: rs.asn,
-            router_id: rs.router_id,
-            listen: rs.listen.clone(),
-            hold_time: rs.hold_time,
-            restart_delay: Duration::from_secs(5),
-            peers,
-            policy: policy::IxpPolicy::from_config(&cfg, rs),
-            max_prefix: match rs.max_prefix_restart {
-                0 => MaxPrefixAction::Shutdown,
-                m => MaxPrefixAction::Restart(Duration::from_secs(u64::from(m) * 60)),
-            },
-        };
+        let spec = spec_for(&cfg, rs);
         match daemon::start(spec).await {
             Ok(h) => {
                 tracing::info!(rs = %rs.name, listen = ?h.listening, "route server started");
-                handles.push(h);
+                handles.push((rs.name.clone(), h));
             }
             Err(e) => {
                 eprintln!(
@@ -63,7 +40,7 @@ pub(crate) async fn run(file: &Path) -> ExitCode {
             }
         }
     }
-    if let (Some(web), Some(h)) = (&cfg.web, handles.first()) {
+    if let (Some(web), Some((_, h))) = (&cfg.web, handles.first()) {
         match crate::api::serve(web.listen, h.clone()).await {
             Ok(a) => tracing::info!("JSON API on http://{a}/api/v1/"),
             Err(e) => {
@@ -72,9 +49,94 @@ pub(crate) async fn run(file: &Path) -> ExitCode {
             }
         }
     }
-    wait_for_shutdown().await;
+    serve_until_shutdown(file, &handles).await;
     tracing::info!("shutting down");
     ExitCode::SUCCESS
+}
+
+/// What route server `rs` runs with: the members of its IXP that use the
+/// route server, one session per address, and the IXP policy.
+fn spec_for(cfg: &registry::Config, rs: &registry::RouteServer) -> RsSpec {
+    let peers: Vec<PeerSpec> = cfg
+        .members_of(&rs.ixp)
+        .filter(|m| m.route_server)
+        .flat_map(|m| {
+            m.addresses().map(move |addr| PeerSpec {
+                asn: m.asn,
+                addr,
+                name: m.name.clone(),
+                active: !m.passive,
+                md5: m.md5_password.clone(),
+                gtsm: m.gtsm,
+            })
+        })
+        .collect();
+    RsSpec {
+        name: rs.name.clone(),
+        asn: rs.asn,
+        router_id: rs.router_id,
+        listen: rs.listen.clone(),
+        hold_time: rs.hold_time,
+        restart_delay: Duration::from_secs(5),
+        peers,
+        policy: policy::IxpPolicy::from_config(cfg, rs),
+        max_prefix: match rs.max_prefix_restart {
+            0 => MaxPrefixAction::Shutdown,
+            m => MaxPrefixAction::Restart(Duration::from_secs(u64::from(m) * 60)),
+        },
+    }
+}
+
+/// Reload the configuration: a file that does not validate is reported
+/// and the running configuration stays.
+fn reload(file: &Path, handles: &[(String, daemon::Handle)]) {
+    let cfg = match registry::Config::load(file) {
+        Ok(c) => c,
+        Err(d) => {
+            eprintln!("{d}");
+            tracing::error!(
+                "SIGHUP: {} does not validate; keeping the running configuration",
+                file.display()
+            );
+            return;
+        }
+    };
+    for rs in &cfg.route_servers {
+        match handles.iter().find(|(name, _)| *name == rs.name) {
+            Some((_, h)) => {
+                if !h.reload(spec_for(&cfg, rs)) {
+                    tracing::error!(rs = %rs.name, "route server is not running");
+                }
+            }
+            None => tracing::warn!(rs = %rs.name, "new route server: restart caribix to start it"),
+        }
+    }
+    for (name, _) in handles {
+        if !cfg.route_servers.iter().any(|r| r.name == *name) {
+            tracing::warn!(rs = %name, "route server removed from the configuration: restart caribix to stop it");
+        }
+    }
+}
+
+async fn serve_until_shutdown(file: &Path, handles: &[(String, daemon::Handle)]) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        wait_for_shutdown().await;
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading {}", file.display());
+                reload(file, handles);
+            }
+        }
+    }
 }
 
 async fn wait_for_shutdown() {

@@ -70,6 +70,8 @@ pub struct Counters {
     pub withdrawals: AtomicU64,
     /// End-of-RIB markers received.
     pub end_of_rib: AtomicU64,
+    /// Why the session went down, each time, in words.
+    pub downs: Mutex<Vec<String>>,
 }
 
 #[derive(Debug)]
@@ -223,7 +225,10 @@ async fn handle_events(
                         }
                         let _ = cmd.send(Command::Send(out));
                     }
-                    Event::Down(_) => {
+                    Event::Down(reason) => {
+                        if let Ok(mut d) = counters.downs.lock() {
+                            d.push(reason.to_string());
+                        }
                         up = None;
                         held.clear();
                         counters.prefixes.store(0, Ordering::Relaxed);
