@@ -1,0 +1,157 @@
+//! The ClickHouse sink holds the same aggregates as the SQLite store for
+//! the same input, against Debian's `clickhouse-server` (18.16) started
+//! here with a config of our own on free 127.0.0.1 ports. A missing server
+//! binary fails the test (scripts/install-deps installs it).
+
+mod support;
+
+use flowstore::{ClickhouseStore, SqliteStore, Store};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{dataset, write_all, MINUTES, T0};
+
+struct Server {
+    child: Child,
+    dir: PathBuf,
+    http_port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
+
+fn start() -> Server {
+    let bin = ["/usr/bin/clickhouse-server", "/usr/sbin/clickhouse-server"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .unwrap_or_else(|| {
+            panic!("clickhouse-server is not installed: run scripts/install-deps (Debian package clickhouse-server)")
+        });
+    let dir =
+        std::env::temp_dir().join(format!("caribix-ch-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let (http_port, tcp_port) = (free_port(), free_port());
+    let d = dir.display();
+    std::fs::write(
+        dir.join("config.xml"),
+        format!(
+            r#"<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>{d}/server.log</log><errorlog>{d}/error.log</errorlog></logger>
+  <http_port>{http_port}</http_port>
+  <tcp_port>{tcp_port}</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>{d}/data/</path>
+  <tmp_path>{d}/tmp/</tmp_path>
+  <users_config>{d}/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>67108864</mark_cache_size>
+</yandex>
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("users.xml"),
+        r#"<?xml version="1.0"?>
+<yandex>
+  <profiles><default></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
+    <profile>default</profile><quota>default</quota></default></users>
+  <quotas><default></default></quotas>
+</yandex>
+"#,
+    )
+    .unwrap();
+    let child = Command::new(bin)
+        .arg(format!("--config-file={d}/config.xml"))
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
+    let mut s = Server {
+        child,
+        dir,
+        http_port,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if TcpStream::connect(("127.0.0.1", http_port)).is_ok()
+            && ClickhouseStore::open("127.0.0.1", http_port, "probe").is_ok()
+        {
+            return s;
+        }
+        if let Ok(Some(status)) = s.child.try_wait() {
+            let log = std::fs::read_to_string(s.dir.join("error.log")).unwrap_or_default();
+            panic!("clickhouse-server exited with {status}: {log}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "clickhouse-server did not answer on 127.0.0.1:{http_port} within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn clickhouse_holds_the_same_aggregates_as_sqlite() {
+    let server = start();
+    let (agg, tally) = dataset();
+    let mut sqlite = SqliteStore::in_memory().unwrap();
+    let mut ch = ClickhouseStore::open("127.0.0.1", server.http_port, "caribix").unwrap();
+    write_all(&mut sqlite, &agg, &tally);
+    write_all(&mut ch, &agg, &tally);
+    // Flushing again must not count twice, and must replace a minute.
+    write_all(&mut ch, &agg, &tally);
+    for (from, to) in [
+        (0, 1u64 << 40),
+        (T0, T0 + 60),
+        (T0 + 120, T0 + 420),
+        (T0 + 600, T0 + MINUTES * 60),
+    ] {
+        let members = ch.members(from, to).unwrap();
+        assert!(!members.is_empty());
+        assert_eq!(
+            members,
+            sqlite.members(from, to).unwrap(),
+            "members [{from}, {to})"
+        );
+        assert_eq!(
+            ch.matrix(from, to).unwrap(),
+            sqlite.matrix(from, to).unwrap(),
+            "matrix"
+        );
+        let local = ch.local(from, to).unwrap();
+        assert!(local.tromboned_bytes > 0 && !local.pairs.is_empty());
+        assert_eq!(local, sqlite.local(from, to).unwrap(), "local");
+    }
+    ch.write_minute(T0, None, None).unwrap();
+    sqlite.write_minute(T0, None, None).unwrap();
+    assert!(ch.members(T0, T0 + 60).unwrap().is_empty());
+    assert_eq!(
+        ch.members(0, 1 << 40).unwrap(),
+        sqlite.members(0, 1 << 40).unwrap()
+    );
+    assert_eq!(
+        ch.local(0, 1 << 40).unwrap(),
+        sqlite.local(0, 1 << 40).unwrap()
+    );
+    // A database name that would need quoting is refused before sending.
+    let e = ClickhouseStore::open("127.0.0.1", server.http_port, "no-such db").unwrap_err();
+    assert!(e.to_string().contains("bad flow store"), "{e}");
+}
