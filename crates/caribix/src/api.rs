@@ -209,6 +209,47 @@ async fn neighbors(State(h): State<Handle>) -> Response {
     }
 }
 
+/// The import policy in force: which checks are on (SPEC §3: a check
+/// whose data source is not configured is off, and the looking glass
+/// says so) and the main limits.
+async fn policy_status(State(h): State<Handle>) -> Response {
+    let v = ask(&h, |v| {
+        let p = v.rs.policy();
+        let on = p.checks_on();
+        let s = p.settings();
+        serde_json::json!({
+            "checks": {
+                "rpki": on.rpki,
+                "aspa": on.aspa,
+                "irr_origin": on.irr_origin,
+                "irr_prefix": on.irr_prefix,
+                "bogon_prefixes": on.bogon_prefixes,
+                "bogon_asns": on.bogon_asns,
+                "first_as": on.first_as,
+                "next_hop": on.next_hop,
+                "as_path_length": true,
+                "prefix_length": true,
+                "ipv6_global_unicast": true,
+                "transit_free_asns": !s.transit_free_asns.is_empty(),
+                "never_via_route_servers_asns": !s.never_via_route_servers_asns.is_empty(),
+                "global_blocklist": !s.blocklist.is_empty(),
+            },
+            "rs_asn": s.rs_asn,
+            "ipv4_prefix_len": [s.ipv4_len.min, s.ipv4_len.max],
+            "ipv6_prefix_len": [s.ipv6_len.min, s.ipv6_len.max],
+            "max_as_path_len": s.max_as_path_len,
+            "rpki_reject_invalid": s.rpki_reject_invalid,
+            "blackhole": s.blackhole,
+            "graceful_shutdown": s.graceful_shutdown,
+        })
+    })
+    .await;
+    match v {
+        Some(v) => Json(v).into_response(),
+        None => unavailable(),
+    }
+}
+
 async fn routes(
     State(h): State<Handle>,
     Path(id): Path<String>,
@@ -243,6 +284,7 @@ async fn routes(
 pub(crate) fn router(h: Handle) -> Router {
     Router::new()
         .route("/api/v1/neighbors", get(neighbors))
+        .route("/api/v1/policy", get(policy_status))
         .route("/api/v1/neighbors/{id}/routes", get(routes))
         .with_state(h.clone())
         .merge(crate::birdwatcher::router(h))

@@ -355,6 +355,14 @@ max_prefix = {{ ipv4 = 1000, ipv6 = 100 }}
         bad.len(),
         "only the bad routes are filtered: {v}"
     );
+    // And it says which checks are on: no RPKI or IRR source, so off.
+    let p = http_get(web_port, "/api/v1/policy").expect("/api/v1/policy");
+    assert_eq!(p["checks"]["rpki"], false, "{p}");
+    assert_eq!(p["checks"]["irr_origin"], false, "{p}");
+    assert_eq!(p["checks"]["irr_prefix"], false, "{p}");
+    assert_eq!(p["checks"]["bogon_prefixes"], true, "{p}");
+    assert_eq!(p["checks"]["never_via_route_servers_asns"], true, "{p}");
+    assert_eq!(p["ipv4_prefix_len"], serde_json::json!([8, 24]), "{p}");
     drop(procs);
     let _ = std::fs::remove_dir_all(&dir);
 }
