@@ -15,7 +15,10 @@
 //! - 4-octet ASNs: GoBGP runs AS 4200000001 and announces a path with
 //!   4-octet ASNs; ExaBGP runs a 2-octet speaker (`asn4 disable`) and
 //!   announces a path with a 4-octet ASN through AS_TRANS + AS4_PATH; every
-//!   daemon, the 2-octet one included, shows the real paths (RFC 6793 §4);
+//!   daemon, the 2-octet one included, shows the real paths (RFC 6793 §4),
+//!   and the UPDATE the 2-octet member received carries AS_TRANS in
+//!   AS_PATH and the real path in AS4_PATH (decoded from ExaBGP's raw
+//!   `packets` output);
 //! - withdrawals through each member's CLI propagate;
 //! - `kill -9` of the BIRD member removes its routes from the others, the
 //!   other sessions stay up, and its routes return when it is restarted.
@@ -247,6 +250,27 @@ fn five_implementations_exchange_routes_through_caribix() {
         || check_ribs(&lab, &members, &w),
     );
     eprintln!("converged: {total} routes in the members' RIBs");
+
+    // On the wire to the 2-octet member: AS_TRANS for every 4-octet ASN in
+    // AS_PATH, the real path in AS4_PATH (RFC 6793 §4.2.2), which ExaBGP
+    // merged into the path checked above.
+    let exa = members
+        .iter()
+        .find(|m| m.asn4_disabled)
+        .expect("a 2-octet member");
+    assert_eq!(
+        exa.exabgp_raw_paths(&lab, "185.66.12.0/24"),
+        Ok((
+            vec![23456, 23456, 23456],
+            vec![4_200_000_001, 196_615, 262_150]
+        )),
+        "AS_PATH / AS4_PATH sent to the 2-octet member"
+    );
+    assert_eq!(
+        exa.exabgp_raw_paths(&lab, "185.64.11.0/24").map(|(p, _)| p),
+        Ok(vec![64496]),
+        "a 2-octet path sent to the 2-octet member"
+    );
 
     // Withdraw the plain routes of every member through its own CLI.
     for (i, m) in members.iter().enumerate() {

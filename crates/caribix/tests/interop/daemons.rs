@@ -1115,8 +1115,9 @@ impl Member {
         let cmds = lab.write(&format!("{}.exabgp.cmds", self.name), "");
         let py = which("python3", "python3").to_string_lossy().into_owned();
         let mut c = format!(
-            "process recv {{\n  run {py} {recv} {state};\n  encoder json;\n}}\n\
-             process cmd {{\n  run {py} {cmd} {cmds};\n  encoder text;\n}}\n"
+            "process recv {{\n  run {py} {recv} {state} {width};\n  encoder json;\n}}\n\
+             process cmd {{\n  run {py} {cmd} {cmds};\n  encoder text;\n}}\n",
+            width = if self.asn4_disabled { "asn2" } else { "asn4" }
         );
         for (rs, local, fam, hold) in [
             (RS_V4, self.v4(), "ipv4", self.hold_v4),
@@ -1127,7 +1128,7 @@ impl Member {
                 "neighbor {rs} {{\n  router-id {id};\n  local-address {local};\n  local-as {asn};\n  \
                  peer-as {RS_ASN};\n  hold-time {hold};\n  family {{ {fam} unicast; }}\n  \
                  capability {{ asn4 {asn4}; }}\n  \
-                 api {{ processes [ recv ]; neighbor-changes; receive {{ parsed; update; }} }}\n  \
+                 api {{ processes [ recv ]; neighbor-changes; receive {{ parsed; packets; update; }} }}\n  \
                  api {{ processes [ cmd ]; }}\n  static {{",
                 id = self.v4(),
                 asn = self.asn,
@@ -1179,6 +1180,30 @@ impl Member {
         let path = lab.path(&format!("{}.exabgp.json", self.name));
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
         json(&text)
+    }
+
+    /// The AS_PATH and AS4_PATH (empty if absent) of the last UPDATE for
+    /// an IPv4 prefix, as ExaBGP received them on the wire (its raw
+    /// `packets` API output, decoded by the recorder).
+    pub(crate) fn exabgp_raw_paths(
+        &self,
+        lab: &Lab,
+        prefix: &str,
+    ) -> Result<(Vec<u32>, Vec<u32>), String> {
+        let v = self.exabgp_state(lab)?;
+        let r = v
+            .get("raw")
+            .and_then(|r| r.get(prefix))
+            .ok_or_else(|| format!("ExaBGP recorded no raw UPDATE for {prefix}"))?;
+        let nums = |k: &str| -> Vec<u32> {
+            r.get(k)
+                .and_then(|a| a.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_u64().and_then(|x| u32::try_from(x).ok()))
+                .collect()
+        };
+        Ok((nums("as_path"), nums("as4_path")))
     }
 
     /// How often ExaBGP saw each session go down (from its API process).
@@ -1319,14 +1344,57 @@ fn bird_tuples(s: &str) -> Vec<Vec<String>> {
 /// rewritten atomically after each message.
 const EXABGP_RECV: &str = r#"import json, os, sys
 out = sys.argv[1]
-data = {"rib": {}, "state": {}, "downs": 0}
+as_width = 2 if sys.argv[2] == "asn2" else 4
+data = {"rib": {}, "state": {}, "downs": 0, "raw": {}}
+
+def raw_paths(body):
+    # AS_PATH / AS4_PATH as sent on the wire, and the IPv4 NLRI, of one
+    # UPDATE body (RFC 4271 4.3).
+    b = bytes.fromhex(body[2:] if body.startswith("0x") else body)
+    i = 2 + int.from_bytes(b[0:2], "big")
+    end = i + 2 + int.from_bytes(b[i:i + 2], "big")
+    i += 2
+    res = {}
+    while i < end:
+        flags, code = b[i], b[i + 1]
+        i += 2
+        if flags & 0x10:
+            ln = int.from_bytes(b[i:i + 2], "big")
+            i += 2
+        else:
+            ln = b[i]
+            i += 1
+        val = b[i:i + ln]
+        i += ln
+        if code in (2, 17):
+            w = as_width if code == 2 else 4
+            asns = []
+            j = 0
+            while j + 2 <= len(val):
+                n = val[j + 1]
+                j += 2
+                for _ in range(n):
+                    asns.append(int.from_bytes(val[j:j + w], "big"))
+                    j += w
+            res["as_path" if code == 2 else "as4_path"] = asns
+    nlri = []
+    while i < len(b):
+        ln = b[i]
+        nb = (ln + 7) // 8
+        a = b[i + 1:i + 1 + nb] + bytes(4 - nb)
+        i += 1 + nb
+        nlri.append("%d.%d.%d.%d/%d" % (a[0], a[1], a[2], a[3], ln))
+    return res, nlri
 def dump():
     tmp = out + ".tmp"
     with open(tmp, "w") as f:
         json.dump(data, f)
     os.replace(tmp, out)
 dump()
+trace = open(out + ".messages", "a")
 for line in sys.stdin:
+    trace.write(line)
+    trace.flush()
     try:
         msg = json.loads(line)
     except ValueError:
@@ -1343,6 +1411,16 @@ for line in sys.stdin:
         dump()
         continue
     if msg.get("type") != "update":
+        continue
+    body = n.get("message", {}).get("body")
+    if body is not None:
+        try:
+            paths, nlri = raw_paths(body)
+            for p in nlri:
+                data["raw"][p] = paths
+        except (ValueError, IndexError):
+            pass
+        dump()
         continue
     upd = n.get("message", {}).get("update", {})
     attrs = upd.get("attribute", {})

@@ -11,9 +11,9 @@
 //!
 //! [`Lab`] owns everything a test starts: every process is stopped by its
 //! PID, then anything left in the test's own namespaces, and every namespace
-//! is deleted, from `Drop`, so also when an assertion panics. On a panic the
-//! working directory (configurations and daemon logs) is kept and the tail
-//! of each log printed.
+//! is deleted, from `Drop`, so also when an assertion panics. On a panic
+//! (or with `CARIBIX_INTEROP_KEEP` set) the working directory
+//! (configurations, daemon logs) is kept and the tail of each log printed.
 //!
 //! What it does not do: it never touches the host namespace's interfaces,
 //! never kills a process by name, and never skips: a missing program fails
@@ -417,7 +417,7 @@ impl Drop for Lab {
         for ns in self.namespaces.iter().rev() {
             let _ = run(&[&ip, "netns", "del", ns]);
         }
-        if std::thread::panicking() {
+        if std::thread::panicking() || std::env::var_os("CARIBIX_INTEROP_KEEP").is_some() {
             eprintln!("interop: kept {} for inspection", self.dir.display());
             if let Ok(rd) = std::fs::read_dir(&self.dir) {
                 let mut logs: Vec<PathBuf> = rd
