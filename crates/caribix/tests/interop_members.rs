@@ -327,3 +327,11 @@ fn five_implementations_exchange_routes_through_caribix() {
         );
     }
 }
+
+/// A member daemon that is not installed fails the suite, with the package
+/// to install; it is never skipped.
+#[test]
+#[should_panic(expected = "from the Debian package `caribix-no-such-package`")]
+fn a_missing_daemon_fails_instead_of_skipping() {
+    interop::which("caribix-no-such-daemon", "caribix-no-such-package");
+}
