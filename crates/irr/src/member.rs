@@ -107,6 +107,24 @@ impl IrrSnapshot {
     }
 }
 
+impl policy::IrrView for IrrSnapshot {
+    fn origin_allowed(&self, member_asn: u32, origin: u32) -> Option<bool> {
+        IrrSnapshot::origin_allowed(self, member_asn, origin)
+    }
+    fn prefix_allowed(&self, member_asn: u32, prefix: &Prefix) -> Option<bool> {
+        IrrSnapshot::prefix_allowed(self, member_asn, prefix)
+    }
+}
+
+impl policy::IrrView for IrrCache {
+    fn origin_allowed(&self, member_asn: u32, origin: u32) -> Option<bool> {
+        IrrCache::origin_allowed(self, member_asn, origin)
+    }
+    fn prefix_allowed(&self, member_asn: u32, prefix: &Prefix) -> Option<bool> {
+        IrrCache::prefix_allowed(self, member_asn, prefix)
+    }
+}
+
 /// Where IRR data comes from.
 #[derive(Clone, Debug)]
 pub enum IrrSource {

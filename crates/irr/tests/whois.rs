@@ -312,6 +312,11 @@ async fn updater_from_whois_keeps_last_good_data() {
     assert_eq!(irr.origin_allowed(65003, 65002), Some(false));
     assert_eq!(irr.prefix_allowed(65003, &p("198.51.100.0/24")), Some(true));
     assert_eq!(irr.prefix_allowed(65003, &p("192.0.2.0/24")), Some(false));
+    // The handle is what the policy holds, as its trait object.
+    let view: Arc<dyn policy::IrrView> = Arc::new(irr.clone());
+    assert_eq!(view.origin_allowed(65001, 65003), Some(true));
+    assert_eq!(view.prefix_allowed(65003, &p("192.0.2.0/24")), Some(false));
+    assert_eq!(view.origin_allowed(65009, 65009), None);
     let before = irr.current();
 
     // The same members from the dump file give the same data.

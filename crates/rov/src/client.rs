@@ -261,6 +261,15 @@ impl RpkiCache {
     }
 }
 
+impl policy::RpkiView for RpkiCache {
+    fn rov(&self, prefix: &Prefix, origin: Option<u32>) -> RovState {
+        RpkiCache::rov(self, prefix, origin)
+    }
+    fn aspa_upstream_valid(&self, path: &[u32]) -> Option<bool> {
+        RpkiCache::aspa_upstream_valid(self, path)
+    }
+}
+
 /// How to run the client.
 #[derive(Clone, Debug)]
 pub struct RtrConfig {

@@ -23,16 +23,9 @@ use bgp_wire::Prefix;
 
 use crate::aspa::AspaTable;
 
-/// The result of route origin validation (RFC 6811 §2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RovState {
-    /// A VRP matches the route (prefix covered, length allowed, same AS).
-    Valid,
-    /// At least one VRP covers the route and none matches.
-    Invalid,
-    /// No VRP covers the route.
-    NotFound,
-}
+/// The result of route origin validation (RFC 6811 §2): the policy
+/// crate's type, so that values pass through unchanged.
+pub use policy::RovState;
 
 /// One Validated ROA Payload (RFC 6811 §2, RFC 8210 §5.6/§5.7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -399,6 +392,15 @@ impl VrpTable {
         out.sort_unstable();
         out.dedup();
         out
+    }
+}
+
+impl policy::RpkiView for VrpTable {
+    fn rov(&self, prefix: &Prefix, origin: Option<u32>) -> RovState {
+        VrpTable::rov(self, prefix, origin)
+    }
+    fn aspa_upstream_valid(&self, path: &[u32]) -> Option<bool> {
+        VrpTable::aspa_upstream_valid(self, path)
     }
 }
 

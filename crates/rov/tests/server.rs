@@ -50,6 +50,12 @@ async fn serves_full_set_and_incremental_updates() {
     .await;
     assert_eq!(rpki.current().aspas().providers(64496), Some(&[64510][..]));
     assert_eq!(rpki.status().refresh, Duration::from_secs(3600));
+    // The handle is what the policy holds, as its trait object.
+    let view: std::sync::Arc<dyn policy::RpkiView> = std::sync::Arc::new(rpki.clone());
+    assert_eq!(view.rov(&p("192.0.2.0/24"), Some(64496)), RovState::Valid);
+    assert_eq!(view.rov(&p("192.0.2.0/25"), Some(64496)), RovState::Invalid);
+    assert_eq!(view.aspa_upstream_valid(&[64510, 64496]), Some(true));
+    assert_eq!(view.aspa_upstream_valid(&[64511, 64496]), Some(false));
 
     // An update: one VRP withdrawn, one announced, ASPA replaced.
     let t2 = table(
