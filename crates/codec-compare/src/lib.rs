@@ -348,3 +348,52 @@ pub fn routecore_summary(msg: &[u8], s: Session) -> Result<Summary, String> {
             .unwrap_or_default(),
     })
 }
+
+/// The AS path after RFC 6793 §4.2.3 reconstruction (AS_PATH merged with
+/// AS4_PATH on a 2-octet session), by bgp-wire.
+pub fn bgp_wire_effective_path(msg: &[u8], s: Session) -> Option<String> {
+    use bgp_wire::{DecodeCtx, FamilySet, Message};
+    let ctx = DecodeCtx {
+        four_octet_as: s.four_octet_as,
+        add_path: FamilySet::EMPTY,
+        ebgp: false,
+        extended_message: true,
+    };
+    let Ok(Message::Update(u)) = Message::decode(msg, &ctx) else {
+        return None;
+    };
+    let p = u.attributes.effective_as_path()?;
+    let mut out = String::new();
+    for seg in &p.segments {
+        push_segment(&mut out, seg.kind.code(), seg.asns.iter().copied());
+    }
+    Some(out)
+}
+
+/// The same by bgpkit-parser (`Attributes::effective_as_path`).
+pub fn bgpkit_effective_path(msg: &[u8], s: Session) -> Option<String> {
+    use bgpkit_parser::models::{AsPathSegment, AsnLength, BgpMessage};
+    let mut data = bytes::Bytes::copy_from_slice(msg);
+    let asn_len = if s.four_octet_as {
+        AsnLength::Bits32
+    } else {
+        AsnLength::Bits16
+    };
+    let m =
+        bgpkit_parser::parser::bgp::messages::parse_bgp_message(&mut data, false, &asn_len).ok()?;
+    let BgpMessage::Update(u) = m else {
+        return None;
+    };
+    let p = u.attributes.effective_as_path()?;
+    let mut out = String::new();
+    for seg in &p.segments {
+        let (code, asns) = match seg {
+            AsPathSegment::AsSet(v) => (1, v),
+            AsPathSegment::AsSequence(v) => (2, v),
+            AsPathSegment::ConfedSequence(v) => (3, v),
+            AsPathSegment::ConfedSet(v) => (4, v),
+        };
+        push_segment(&mut out, code, asns.iter().map(|a| a.to_u32()));
+    }
+    Some(out)
+}
