@@ -48,6 +48,8 @@ pub struct Options {
     pub workdir: PathBuf,
     /// Markdown output file (appended).
     pub out: Option<PathBuf>,
+    /// Seconds of steady state measured after the churn (0: none).
+    pub idle: Duration,
     /// Stop a run whose target holds more resident memory than this
     /// (KiB, 0: no limit): the machine is shared.
     pub max_rss_kib: u64,
@@ -484,6 +486,17 @@ async fn one(
         )
         .await
         .then(|| t2.elapsed().as_secs_f64());
+    }
+    if out.reannounce.is_some() && !o.idle.is_zero() {
+        // Steady state: sessions up, routes held, keepalives only.
+        let c0 = cpu(&procs);
+        tokio::time::sleep(o.idle).await;
+        let pct = 100.0 * (cpu(&procs) - c0) / o.idle.as_secs_f64();
+        let _ = write!(
+            out.note,
+            " idle CPU {pct:.2}% of one core over {} s;",
+            o.idle.as_secs()
+        );
     }
     out.rss_mib = procs.iter().map(Proc::peak_rss_kib).sum::<u64>() as f64 / 1024.0;
     out.cpu_total = cpu(&procs);

@@ -141,6 +141,10 @@ struct RunArgs {
     /// (0: no limit).
     #[arg(long, default_value_t = 12)]
     max_rss_gib: u64,
+    /// Measure the target's CPU over this many idle seconds after the
+    /// churn (the footprint of a settled route server).
+    #[arg(long, default_value_t = 0)]
+    idle: u64,
     /// Set by rs-bench itself when it re-runs inside its namespace.
     #[arg(long, hide = true)]
     inside_netns: bool,
@@ -213,6 +217,7 @@ fn to_options(a: &RunArgs) -> bench::Options {
         }),
         out: a.out.clone(),
         max_rss_kib: a.max_rss_gib * 1024 * 1024,
+        idle: std::time::Duration::from_secs(a.idle),
     }
 }
 
