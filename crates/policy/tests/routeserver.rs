@@ -146,4 +146,19 @@ fn max_prefix_exceeded_is_reported_per_family() {
         .unwrap();
     assert_eq!(o.max_prefix_exceeded, Some(Family::Ipv4Unicast));
     assert_eq!(rs.counts(a).accepted_by_family, [4, 0]);
+    // Withdrawals count down; a route turning rejected leaves the count.
+    let w = UpdateMessage {
+        withdrawn: vec![Nlri::new(p("1.1.1.0/24"))],
+        attributes: PathAttributes::default(),
+        nlri: Vec::new(),
+    };
+    let mut bytes = Vec::new();
+    w.encode(&EncodeCtx::default(), &mut bytes);
+    let o = rs.update(a, &bytes, &ctx, 0).unwrap();
+    assert_eq!(o.withdrawn, 1);
+    assert_eq!(rs.counts(a).accepted_by_family, [3, 0]);
+    rs.update(a, &update(&[15169], nh, &["9.9.9.0/24"]), &ctx, 0)
+        .unwrap();
+    assert_eq!(rs.counts(a).accepted_by_family, [2, 0]);
+    assert_eq!(rs.counts(a).filtered, 2);
 }
