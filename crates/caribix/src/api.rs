@@ -288,6 +288,7 @@ pub(crate) fn router(h: Handle) -> Router {
         .route("/api/v1/neighbors/{id}/routes", get(routes))
         .with_state(h.clone())
         .merge(crate::birdwatcher::router(h))
+        .merge(crate::traffic_api::router())
 }
 
 /// Serve the API on `addr`; returns the bound address.

@@ -368,6 +368,16 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
                 .collect()
         })
         .collect();
+    let traffic = crate::demo_traffic::start(
+        &handle,
+        &MEMBERS.iter().map(|m| (m.asn, m.name)).collect::<Vec<_>>(),
+        member_v4,
+        &announced,
+    )
+    .await
+    .inspect_err(|e| eprintln!("error: no simulated traffic: {e}"))
+    .ok();
+    println!("  traffic:   http://{web}/api/v1/traffic/matrix  (also members, local, opportunities; /metrics)");
     let speakers: Vec<Speaker> = MEMBERS
         .iter()
         .enumerate()
@@ -430,7 +440,9 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
         speakers[i].announce(groups);
     }
     if args.check {
-        let ok = check(&speakers, &announced).await & check_rejected(&handle).await;
+        let ok = check(&speakers, &announced).await
+            & check_rejected(&handle).await
+            & crate::demo_traffic::check(traffic.as_ref(), web).await;
         print_summary(&speakers, &announced, started, false);
         return if ok {
             ExitCode::SUCCESS

@@ -12,9 +12,13 @@ mod birdwatcher;
 mod check;
 mod daemon;
 mod demo;
+mod demo_traffic;
+mod flows;
 mod ixf;
+mod metrics;
 mod mrt_stats;
 mod run;
+mod traffic_api;
 
 /// The control plane of an Internet Exchange Point.
 #[derive(Debug, Parser)]

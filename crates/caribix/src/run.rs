@@ -40,6 +40,16 @@ pub(crate) async fn run(file: &Path) -> ExitCode {
             }
         }
     }
+    if let Some(spec) = crate::flows::spec_from_config(&cfg) {
+        let rs = handles.first().map(|(_, h)| h.clone());
+        match async { crate::flows::start(spec?, rs).await }.await {
+            Ok(f) => tracing::info!(sflow = ?f.sflow, ipfix = ?f.ipfix, "flow collection started"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     if let (Some(web), Some((_, h))) = (&cfg.web, handles.first()) {
         match crate::api::serve(web.listen, h.clone()).await {
             Ok(a) => tracing::info!("JSON API on http://{a}/api/v1/"),

@@ -27,4 +27,8 @@ fn demo_converges_and_every_member_gets_every_other_members_routes() {
     );
     assert!(stdout.contains("check passed"), "{stdout}");
     assert!(stdout.matches("Established").count() >= 12, "{stdout}");
+    assert!(
+        stdout.contains("check passed: traffic API shows"),
+        "the traffic API check did not run\n{stdout}"
+    );
 }

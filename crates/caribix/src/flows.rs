@@ -1,0 +1,538 @@
+//! Flow collection in the daemon: UDP sockets for `[flows] sflow` and
+//! `ipfix` (IPFIX and NetFlow v9 share that port and are told apart by the
+//! version field of the header), one collector task that decodes,
+//! attributes, aggregates and classifies every record, flushes the recent
+//! minutes to the store (a minute written again replaces itself, so late
+//! records count once), applies the retention, and refreshes the route
+//! server's prefixes (attribution by destination prefix, and local-traffic
+//! identification) every minute.
+//!
+//! The protocol work is in the `flow`, `traffic` and `flowstore` crates;
+//! this module only owns sockets, the clock and the task. The HTTP side is
+//! [`crate::traffic_api`].
+
+use crate::daemon::Handle;
+use flow::{
+    Aggregator, Counters, Decoder, DecoderConfig, ErrorKind, MemberTable, Retention, UnixMillis,
+};
+use flowstore::{Store, StoreUrl};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use traffic::{Delegations, LocalNets, Prefix, Tally};
+
+/// Minutes written again on every flush (late records land in them).
+const REWRITE_SECS: u64 = 300;
+
+/// How long minutes stay in memory after being stored.
+const MEMORY_RETENTION: Retention = Retention {
+    minutes_for: 900,
+    hours_for: 3600,
+    days_for: 0,
+};
+
+/// What the collector runs with.
+#[derive(Debug)]
+pub(crate) struct FlowSpec {
+    /// sFlow listener.
+    pub sflow: Option<SocketAddr>,
+    /// IPFIX / NetFlow v9 listener.
+    pub ipfix: Option<SocketAddr>,
+    /// Where aggregates go.
+    pub store: StoreUrl,
+    /// Members, their MACs, routers and interface roles (from the config).
+    pub members: MemberTable,
+    /// The territory's RIR delegations, if any.
+    pub delegations: Option<Delegations>,
+    /// Store retention.
+    pub retention: Retention,
+    /// Flush period.
+    pub flush_every: Duration,
+    /// Route server prefix refresh period.
+    pub prefixes_every: Duration,
+}
+
+/// What the API reads.
+pub(crate) struct Shared {
+    /// The store (blocking calls: use from `spawn_blocking`).
+    pub store: Mutex<Box<dyn Store>>,
+    /// Member names by ASN.
+    pub names: HashMap<u32, String>,
+}
+
+static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
+
+/// The running collector's store and names, when `[flows]` is configured.
+pub(crate) fn shared() -> Option<Arc<Shared>> {
+    SHARED.get().cloned()
+}
+
+/// A running collector.
+#[derive(Debug)]
+pub(crate) struct Flows {
+    /// Bound sFlow address.
+    pub sflow: Option<SocketAddr>,
+    /// Bound IPFIX / NetFlow v9 address.
+    pub ipfix: Option<SocketAddr>,
+    flush_tx: mpsc::Sender<oneshot::Sender<()>>,
+}
+
+impl Flows {
+    /// Flushes now and waits for the store; false when the task is gone.
+    pub(crate) async fn flush(&self) -> bool {
+        let (tx, rx) = oneshot::channel();
+        self.flush_tx.send(tx).await.is_ok() && rx.await.is_ok()
+    }
+}
+
+fn now_millis() -> UnixMillis {
+    UnixMillis::from_system_time(SystemTime::now())
+}
+
+/// Binds the sockets, opens the store and starts the collector task.
+pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, String> {
+    let bind = |a: Option<SocketAddr>, what: &'static str| async move {
+        match a {
+            Some(a) => UdpSocket::bind(a)
+                .await
+                .map(Some)
+                .map_err(|e| format!("[flows] {what} {a}: {e}")),
+            None => Ok(None),
+        }
+    };
+    let sflow = bind(spec.sflow, "sflow").await?;
+    let ipfix = bind(spec.ipfix, "ipfix").await?;
+    let url = spec.store.clone();
+    let store = tokio::task::spawn_blocking(move || flowstore::open(&url))
+        .await
+        .map_err(|e| format!("opening the flow store: {e}"))?
+        .map_err(|e| e.to_string())?;
+    let names = spec
+        .members
+        .members()
+        .map(|m| (m.asn, m.name.clone()))
+        .collect();
+    let shared = Arc::new(Shared {
+        store: Mutex::new(store),
+        names,
+    });
+    if SHARED.set(shared.clone()).is_err() {
+        return Err("flow collection started twice".into());
+    }
+    let (flush_tx, flush_rx) = mpsc::channel(4);
+    let flows = Flows {
+        sflow: sflow.as_ref().and_then(|s| s.local_addr().ok()),
+        ipfix: ipfix.as_ref().and_then(|s| s.local_addr().ok()),
+        flush_tx,
+    };
+    let mut nets = LocalNets::new();
+    if let Some(d) = &spec.delegations {
+        nets.set_delegations(d);
+    }
+    let task = Task {
+        decoder: Decoder::new(DecoderConfig::default()),
+        base_members: spec.members.clone(),
+        members: spec.members,
+        aggregator: Aggregator::new(MEMORY_RETENTION),
+        tally: Tally::new(),
+        nets,
+        shared,
+        retention: spec.retention,
+        metrics: FlowMetrics::register(),
+    };
+    tokio::spawn(task.run(
+        sflow,
+        ipfix,
+        flush_rx,
+        rs,
+        spec.flush_every,
+        spec.prefixes_every,
+    ));
+    Ok(flows)
+}
+
+struct Task {
+    decoder: Decoder,
+    base_members: MemberTable,
+    members: MemberTable,
+    aggregator: Aggregator,
+    tally: Tally,
+    nets: LocalNets,
+    shared: Arc<Shared>,
+    retention: Retention,
+    metrics: FlowMetrics,
+}
+
+async fn recv(s: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+    match s {
+        Some(s) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// (prefix, announcing member ASN) of every accepted route at the route
+/// server.
+fn rs_prefixes(h: &Handle, tx: mpsc::Sender<Vec<(Prefix, u32)>>) {
+    h.run(move |v| {
+        let list: Vec<(Prefix, u32)> =
+            v.rs.rib()
+                .all_routes(false)
+                .into_iter()
+                .filter_map(|(p, pid, _)| {
+                    let asn = v.rs.member(pid)?.asn;
+                    Some((Prefix::new(p.addr(), p.len()).ok()?, asn))
+                })
+                .collect();
+        let _ = tx.try_send(list);
+    });
+}
+
+impl Task {
+    async fn run(
+        mut self,
+        sflow: Option<UdpSocket>,
+        ipfix: Option<UdpSocket>,
+        mut flush_rx: mpsc::Receiver<oneshot::Sender<()>>,
+        rs: Option<Handle>,
+        flush_every: Duration,
+        prefixes_every: Duration,
+    ) {
+        let mut b1 = vec![0u8; 65_536];
+        let mut b2 = vec![0u8; 65_536];
+        let mut flush_tick = tokio::time::interval(flush_every);
+        let mut rs_tick = tokio::time::interval(prefixes_every);
+        let (pfx_tx, mut pfx_rx) = mpsc::channel(2);
+        loop {
+            tokio::select! {
+                r = recv(sflow.as_ref(), &mut b1) => match r {
+                    Ok((n, from)) => {
+                        let buf = b1.get(..n).unwrap_or_default();
+                        let d = self.decoder.sflow(from.ip(), buf, now_millis());
+                        self.fold(d, from.ip(), "sFlow");
+                    }
+                    Err(e) => self.metrics.receive_error(&e),
+                },
+                r = recv(ipfix.as_ref(), &mut b2) => match r {
+                    Ok((n, from)) => {
+                        let buf = b2.get(..n).unwrap_or_default();
+                        // IPFIX says 10, NetFlow v9 says 9 in the first two octets.
+                        let d = if buf.get(..2) == Some(&[0, 9][..]) {
+                            self.decoder.netflow9(from.ip(), buf, now_millis())
+                        } else {
+                            self.decoder.ipfix(from.ip(), buf, now_millis())
+                        };
+                        self.fold(d, from.ip(), "IPFIX/NetFlow");
+                    }
+                    Err(e) => self.metrics.receive_error(&e),
+                },
+                _ = flush_tick.tick() => self.flush().await,
+                Some(ack) = flush_rx.recv() => {
+                    self.flush().await;
+                    let _ = ack.send(());
+                }
+                _ = rs_tick.tick() => {
+                    if let Some(h) = &rs {
+                        rs_prefixes(h, pfx_tx.clone());
+                    }
+                }
+                Some(list) = pfx_rx.recv() => self.set_prefixes(list),
+            }
+        }
+    }
+
+    fn set_prefixes(&mut self, list: Vec<(Prefix, u32)>) {
+        let mut m = self.base_members.clone();
+        for (p, asn) in &list {
+            // A Prefix always fits its family.
+            let _ = m.add_prefix(p.addr(), p.len(), *asn);
+        }
+        self.members = m;
+        tracing::debug!(
+            prefixes = list.len(),
+            "flow attribution: route server prefixes refreshed"
+        );
+        self.nets.set_route_server_prefixes(list);
+    }
+
+    fn fold(&mut self, d: Result<flow::Decoded, flow::DecodeError>, from: IpAddr, what: &str) {
+        match d {
+            Ok(d) => {
+                for r in &d.records {
+                    let a = self.members.attribute(r);
+                    self.aggregator.add(r, &a);
+                    self.tally.add(r, &a, &self.nets);
+                }
+            }
+            Err(e) => tracing::debug!(%from, "{what} datagram dropped: {e}"),
+        }
+        self.metrics.sync(self.decoder.counters());
+    }
+
+    async fn flush(&mut self) {
+        let now = now_millis();
+        let cut = now.secs().saturating_sub(REWRITE_SECS);
+        let starts: BTreeSet<u64> = self
+            .aggregator
+            .minutes()
+            .map(|b| b.start)
+            .chain(self.tally.minutes().map(|m| m.start))
+            .filter(|s| *s >= cut)
+            .collect();
+        let work: Vec<_> = starts
+            .into_iter()
+            .map(|s| {
+                (
+                    s,
+                    self.aggregator.minutes().find(|b| b.start == s).cloned(),
+                    self.tally.minute(s).cloned(),
+                )
+            })
+            .collect();
+        let shared = self.shared.clone();
+        let retention = self.retention;
+        let res = tokio::task::spawn_blocking(move || {
+            let mut st = shared.store.lock().unwrap_or_else(|e| e.into_inner());
+            for (s, b, t) in &work {
+                st.write_minute(*s, b.as_ref(), t.as_ref())?;
+            }
+            st.expire(now.secs(), retention)
+        })
+        .await;
+        match res {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                self.metrics.store_errors.inc();
+                tracing::error!("flow store: {e}");
+            }
+            Err(e) => tracing::error!("flow store task: {e}"),
+        }
+        self.aggregator.expire(now);
+        self.decoder.expire_templates(now);
+        self.tally
+            .drop_before(now.secs().saturating_sub(MEMORY_RETENTION.minutes_for));
+    }
+}
+
+type Labels = Vec<(String, String)>;
+
+fn l(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect()
+}
+
+/// The collectors' Prometheus counters, fed from the decoder's absolute
+/// counters by difference.
+struct FlowMetrics {
+    datagrams: Family<Labels, Counter>,
+    samples: Family<Labels, Counter>,
+    records: Counter,
+    decode_errors: Family<Labels, Counter>,
+    lost: Family<Labels, Counter>,
+    sequence_resets: Counter,
+    template_misses: Counter,
+    receive_errors: Counter,
+    store_errors: Counter,
+    last: Counters,
+}
+
+impl FlowMetrics {
+    fn register() -> Self {
+        let m = FlowMetrics {
+            datagrams: Family::default(),
+            samples: Family::default(),
+            records: Counter::default(),
+            decode_errors: Family::default(),
+            lost: Family::default(),
+            sequence_resets: Counter::default(),
+            template_misses: Counter::default(),
+            receive_errors: Counter::default(),
+            store_errors: Counter::default(),
+            last: Counters::default(),
+        };
+        // Every label value exists from the start, so rates work from zero.
+        for p in ["sflow", "ipfix", "netflow9"] {
+            let _ = m.datagrams.get_or_create(&l(&[("protocol", p)]));
+        }
+        for k in ErrorKind::ALL {
+            let _ = m.decode_errors.get_or_create(&l(&[("kind", k.name())]));
+        }
+        crate::metrics::with_registry(|r| {
+            let r = r.sub_registry_with_prefix("caribix_flow");
+            r.register(
+                "datagrams",
+                "Flow datagrams received, by protocol",
+                m.datagrams.clone(),
+            );
+            r.register(
+                "samples",
+                "sFlow samples decoded, by kind (flow, counter, unknown)",
+                m.samples.clone(),
+            );
+            r.register(
+                "records",
+                "Flow records produced (scaled samples and IPFIX/NetFlow records)",
+                m.records.clone(),
+            );
+            r.register(
+                "decode_errors",
+                "Datagrams dropped because they did not decode, by error kind",
+                m.decode_errors.clone(),
+            );
+            r.register(
+                "sequence_lost",
+                "Units lost according to exporters' sequence numbers (gaps), by protocol and unit",
+                m.lost.clone(),
+            );
+            r.register(
+                "sequence_resets",
+                "Exporter sequence restarts",
+                m.sequence_resets.clone(),
+            );
+            r.register(
+                "template_misses",
+                "IPFIX/NetFlow v9 data sets that arrived before their template",
+                m.template_misses.clone(),
+            );
+            r.register(
+                "receive_errors",
+                "Datagrams lost to socket receive errors",
+                m.receive_errors.clone(),
+            );
+            r.register(
+                "store_errors",
+                "Failed flushes to the flow store",
+                m.store_errors.clone(),
+            );
+        });
+        m
+    }
+
+    fn receive_error(&self, e: &std::io::Error) {
+        self.receive_errors.inc();
+        tracing::warn!("flow socket: {e}");
+    }
+
+    fn sync(&mut self, c: &Counters) {
+        let last = &self.last;
+        let d = |new: u64, old: u64| new.saturating_sub(old);
+        let inc = |fam: &Family<Labels, Counter>, labels: &[(&str, &str)], v: u64| {
+            if v > 0 {
+                fam.get_or_create(&l(labels)).inc_by(v);
+            }
+        };
+        inc(
+            &self.datagrams,
+            &[("protocol", "sflow")],
+            d(c.sflow_datagrams, last.sflow_datagrams),
+        );
+        inc(
+            &self.datagrams,
+            &[("protocol", "ipfix")],
+            d(c.ipfix_messages, last.ipfix_messages),
+        );
+        inc(
+            &self.datagrams,
+            &[("protocol", "netflow9")],
+            d(c.netflow9_packets, last.netflow9_packets),
+        );
+        inc(
+            &self.samples,
+            &[("kind", "flow")],
+            d(c.sflow_flow_samples, last.sflow_flow_samples),
+        );
+        inc(
+            &self.samples,
+            &[("kind", "counter")],
+            d(c.sflow_counter_samples, last.sflow_counter_samples),
+        );
+        inc(
+            &self.samples,
+            &[("kind", "unknown")],
+            d(c.sflow_unknown_samples, last.sflow_unknown_samples),
+        );
+        inc(
+            &self.lost,
+            &[("protocol", "sflow"), ("unit", "datagrams")],
+            d(c.sflow_lost_datagrams, last.sflow_lost_datagrams),
+        );
+        inc(
+            &self.lost,
+            &[("protocol", "sflow"), ("unit", "samples")],
+            d(c.sflow_lost_samples, last.sflow_lost_samples),
+        );
+        inc(
+            &self.lost,
+            &[("protocol", "ipfix"), ("unit", "records")],
+            d(c.ipfix_lost_records, last.ipfix_lost_records),
+        );
+        inc(
+            &self.lost,
+            &[("protocol", "netflow9"), ("unit", "packets")],
+            d(c.netflow9_lost_packets, last.netflow9_lost_packets),
+        );
+        for k in ErrorKind::ALL {
+            inc(
+                &self.decode_errors,
+                &[("kind", k.name())],
+                d(c.decode_errors(k), last.decode_errors(k)),
+            );
+        }
+        self.records.inc_by(d(c.flow_records, last.flow_records));
+        self.sequence_resets
+            .inc_by(d(c.sequence_resets, last.sequence_resets));
+        self.template_misses
+            .inc_by(d(c.template_misses, last.template_misses));
+        self.last = c.clone();
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("members", &self.names.len())
+            .finish()
+    }
+}
+
+/// The collector settings of a configuration with a `[flows]` section:
+/// every member's MACs (all IXPs of the file), the configured store and
+/// retention. Route server prefixes are fed in at run time.
+pub(crate) fn spec_from_config(cfg: &registry::Config) -> Option<Result<FlowSpec, String>> {
+    let f = cfg.flows.as_ref()?;
+    let store = match &f.store {
+        registry::FlowStore::Sqlite(p) => StoreUrl::Sqlite(p.clone()),
+        registry::FlowStore::Clickhouse(u) => match u.parse() {
+            Ok(u) => u,
+            Err(e) => return Some(Err(format!("[flows] store: {e}"))),
+        },
+    };
+    let mut members = MemberTable::new();
+    for m in &cfg.members {
+        members.add_member(m.asn, m.name.clone());
+        for mac in &m.macs {
+            members.add_mac(flow::MacAddr(mac.0), m.asn);
+        }
+    }
+    let minutes = u64::from(f.retention_days) * 86400;
+    Some(Ok(FlowSpec {
+        sflow: f.sflow,
+        ipfix: f.ipfix,
+        store,
+        members,
+        delegations: None,
+        retention: Retention {
+            minutes_for: minutes,
+            hours_for: minutes + 400 * 86400,
+            days_for: minutes + 5 * 366 * 86400,
+        },
+        flush_every: Duration::from_secs(15),
+        prefixes_every: Duration::from_secs(60),
+    }))
+}
