@@ -518,6 +518,99 @@ mod tests {
         assert!(Vrp::new(p("2001:db8::/32"), 128, 1).is_ok());
     }
 
+    /// The definition of RFC 6811 §2, by brute force.
+    fn reference(vrps: &[Vrp], p: &Prefix, origin: Option<u32>) -> RovState {
+        let covering: Vec<&Vrp> = vrps.iter().filter(|v| v.prefix.contains(p)).collect();
+        if covering.is_empty() {
+            RovState::NotFound
+        } else if covering
+            .iter()
+            .any(|v| v.asn != 0 && Some(v.asn) == origin && p.len() <= v.max_len)
+        {
+            RovState::Valid
+        } else {
+            RovState::Invalid
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_definition_on_dense_random_tables() {
+        // Prefixes drawn from a small address space so that they nest
+        // deeply, share prefixes, and have several VRPs each; few ASes so
+        // that origins match often.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut seen = [0usize; 3];
+        for round in 0..200 {
+            let mut vrps = Vec::new();
+            for _ in 0..(1 + next(60)) {
+                let len = next(33) as u8;
+                let a = (10u32 << 24) | ((next(16) as u32) << 20);
+                let a = if len == 0 {
+                    0
+                } else {
+                    a & (u32::MAX << (32 - u32::from(len)))
+                };
+                let max = len + next(u64::from(33 - len)) as u8;
+                vrps.push(Vrp::new(Prefix::V4(a, len), max, next(4) as u32).unwrap());
+                let len6 = next(129) as u8;
+                let a6 = (0x2001_0db8u128 << 96) | (u128::from(next(16)) << 92);
+                let a6 = if len6 == 0 {
+                    0
+                } else {
+                    a6 & (u128::MAX << (128 - u32::from(len6)))
+                };
+                let max6 = len6 + next(u64::from(128 - len6) + 1) as u8;
+                vrps.push(Vrp::new(Prefix::V6(a6, len6), max6, next(4) as u32).unwrap());
+            }
+            let t = VrpTable::new(vrps.clone(), AspaTable::default());
+            for _ in 0..300 {
+                let len = next(33) as u8;
+                let a = (10u32 << 24) | ((next(16) as u32) << 20) | (next(1 << 20) as u32);
+                let a = if len == 0 {
+                    0
+                } else {
+                    a & (u32::MAX << (32 - u32::from(len)))
+                };
+                let q = Prefix::V4(a, len);
+                let o = if next(10) == 0 {
+                    None
+                } else {
+                    Some(next(4) as u32)
+                };
+                let got = t.rov(&q, o);
+                assert_eq!(
+                    got,
+                    reference(&vrps, &q, o),
+                    "round {round}: {q} {o:?} in {vrps:?}"
+                );
+                seen[got as usize] += 1;
+                let len6 = next(129) as u8;
+                let a6 = (0x2001_0db8u128 << 96)
+                    | (u128::from(next(16)) << 92)
+                    | u128::from(next(u64::MAX));
+                let a6 = if len6 == 0 {
+                    0
+                } else {
+                    a6 & (u128::MAX << (128 - u32::from(len6)))
+                };
+                let q6 = Prefix::V6(a6, len6);
+                assert_eq!(
+                    t.rov(&q6, o),
+                    reference(&vrps, &q6, o),
+                    "round {round}: {q6} {o:?}"
+                );
+            }
+        }
+        // All three outcomes were exercised.
+        assert!(seen.iter().all(|n| *n > 1000), "{seen:?}");
+    }
+
     #[test]
     fn changed_prefixes_is_symmetric_difference() {
         let a = table(&[vrp("10.0.0.0/8", 8, 1), vrp("10.1.0.0/16", 16, 2)]);
