@@ -40,9 +40,9 @@ mod validate;
 
 pub use diag::{line_col, Diagnostic, Diagnostics, LineCol, Severity};
 pub use model::{
-    Bridge, BridgeDefault, Config, FlowStore, Flows, Irr, Ixp, LenRange, MaxPrefix, Member,
-    MemberPolicy, PeeringLan, Policy, Remote, RouteServer, Rpki, Web, DEFAULT_IPV4_PREFIX_LEN,
-    DEFAULT_IPV6_PREFIX_LEN, DEFAULT_MAX_AS_PATH_LEN, DEFAULT_MAX_PREFIX,
+    Bridge, BridgeDefault, Config, FlowRouter, FlowStore, Flows, Irr, Ixp, LenRange, MaxPrefix,
+    Member, MemberPolicy, PeeringLan, Policy, Remote, RouteServer, Rpki, Web,
+    DEFAULT_IPV4_PREFIX_LEN, DEFAULT_IPV6_PREFIX_LEN, DEFAULT_MAX_AS_PATH_LEN, DEFAULT_MAX_PREFIX,
     DEFAULT_TRANSIT_FREE_ASNS,
 };
 pub use syntax::Mac;

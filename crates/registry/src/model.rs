@@ -339,6 +339,32 @@ pub struct Flows {
     pub store: FlowStore,
     /// Days of 1-minute data kept. Default 90.
     pub retention_days: u32,
+    /// RIR extended delegation files (`delegated-*-extended`) naming the
+    /// territory's address space, for local-traffic identification.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delegations: Vec<PathBuf>,
+    /// Country codes of the territory in those files. Default: the IXPs'
+    /// `country` codes.
+    pub territory: Vec<String>,
+    /// Member border routers exporting IPFIX/NetFlow v9, with the roles of
+    /// their interfaces.
+    #[serde(rename = "router", skip_serializing_if = "Vec::is_empty")]
+    pub routers: Vec<FlowRouter>,
+}
+
+/// A member border router that exports flows (`[[flows.router]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowRouter {
+    /// The address its exports come from.
+    pub exporter: IpAddr,
+    /// The member owning it.
+    pub asn: u32,
+    /// ifIndexes of its ports on the IXP peering LAN.
+    pub ixp: Vec<u32>,
+    /// ifIndexes facing transit providers.
+    pub transit: Vec<u32>,
+    /// ifIndexes facing customers or the member's own network.
+    pub customer: Vec<u32>,
 }
 
 /// Per-member policy overrides; `None` means "as the global policy".

@@ -127,6 +127,24 @@ pub(crate) struct Flows {
     pub(crate) ipfix: Option<S<String>>,
     pub(crate) store: Option<S<String>>,
     pub(crate) retention_days: Option<S<i64>>,
+    pub(crate) delegations: Option<Vec<S<String>>>,
+    pub(crate) territory: Option<Vec<S<String>>>,
+    #[serde(default)]
+    pub(crate) router: Vec<FlowRouter>,
+}
+
+/// `[[flows.router]]`: a member border router exporting IPFIX/NetFlow.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FlowRouter {
+    pub(crate) exporter: S<String>,
+    pub(crate) asn: S<i64>,
+    #[serde(default)]
+    pub(crate) ixp: Vec<S<i64>>,
+    #[serde(default)]
+    pub(crate) transit: Vec<S<i64>>,
+    #[serde(default)]
+    pub(crate) customer: Vec<S<i64>>,
 }
 
 /// `policy = { ... }` inside a `[[member]]`: the overrides a member may get.

@@ -13,7 +13,7 @@
 //! parses — those belong to the programs that use them.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -1066,14 +1066,80 @@ fn check_web_flows(
             .and_then(|r| v.int(r, 1, 36500, "retention_days", "days of 1-minute flow data kept"))
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(90);
+        let delegations = f
+            .delegations
+            .iter()
+            .flatten()
+            .filter_map(|d| v.nonempty(d, "delegation file path"))
+            .map(PathBuf::from)
+            .collect();
+        let territory = f
+            .territory
+            .iter()
+            .flatten()
+            .filter_map(|c| {
+                let t = c.get_ref();
+                if t.len() == 2 && t.bytes().all(|b| b.is_ascii_alphabetic()) {
+                    Some(t.to_ascii_uppercase())
+                } else {
+                    v.err(
+                        c.span(),
+                        format!("`{t}` is not a two-letter country code"),
+                        "write ISO 3166-1 alpha-2 codes as in the RIR files: [\"GP\", \"MF\", \"BL\", \"SX\"]",
+                    );
+                    None
+                }
+            })
+            .collect();
+        let routers = f.router.iter().filter_map(|r| check_flow_router(v, r)).collect();
         Flows {
             sflow,
             ipfix,
             store,
             retention_days,
+            delegations,
+            territory,
+            routers,
         }
     });
     (web, flows)
+}
+
+fn check_flow_router(v: &mut V, r: &raw::FlowRouter) -> Option<FlowRouter> {
+    let exporter = match r.exporter.get_ref().parse::<IpAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            v.err(
+                r.exporter.span(),
+                format!("`{}` is not an IP address", r.exporter.get_ref()),
+                "give the address the router's flow exports come from, e.g. \"192.0.2.1\"",
+            );
+            None
+        }
+    };
+    let asn = v.asn(&r.asn, "flow router");
+    let mut ifs = |list: &[S<i64>]| -> Vec<u32> {
+        list.iter()
+            .filter_map(|i| {
+                v.int(
+                    i,
+                    0,
+                    i64::from(u32::MAX),
+                    "ifIndex",
+                    "an SNMP ifIndex, as the router exports it",
+                )
+            })
+            .filter_map(|n| u32::try_from(n).ok())
+            .collect()
+    };
+    let (ixp, transit, customer) = (ifs(&r.ixp), ifs(&r.transit), ifs(&r.customer));
+    Some(FlowRouter {
+        exporter: exporter?,
+        asn: asn?,
+        ixp,
+        transit,
+        customer,
+    })
 }
 
 fn check_bridges(v: &mut V, raw: &[raw::Bridge]) -> Vec<Bridge> {
