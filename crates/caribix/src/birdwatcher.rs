@@ -391,7 +391,7 @@ mod tests {
 
     #[test]
     fn time_formats() {
-        let t = UNIX_EPOCH + Duration::from_secs(1_267_286_400 + 3661); // 2010-02-27 01:01:01
+        let t = UNIX_EPOCH + Duration::from_secs(1_267_228_800 + 3661); // 2010-02-27 01:01:01
         assert_eq!(rfc3339(t), "2010-02-27T01:01:01Z");
         assert_eq!(short(t), "2010-02-27 01:01:01");
         assert_eq!(short(UNIX_EPOCH), "1970-01-01 00:00:00");
