@@ -4,6 +4,12 @@
 //! 5082: send with TTL 255 and drop anything that arrives with less than
 //! 254, Linux `IP_MINTTL` / `IPV6_MINHOPCOUNT`).
 //!
+//! Known limitation: with one listener shared by GTSM and non-GTSM
+//! members, the minimum TTL is set on each accepted GTSM connection, so
+//! the first data segment (the peer's OPEN) may be queued before it
+//! applies; every later segment is filtered, so such a session never
+//! reaches Established on our side.
+//!
 //! This is the workspace's only `unsafe` code: two `setsockopt` calls on a
 //! file descriptor the caller owns, with values built here and their exact
 //! sizes. See docs/decisions/0003-unsafe-for-socket-options.md.

@@ -520,13 +520,48 @@ pub(crate) fn spec_from_config(cfg: &registry::Config) -> Option<Result<FlowSpec
             members.add_mac(flow::MacAddr(mac.0), m.asn);
         }
     }
+    // Member border routers: exports from them belong to the member, and
+    // their interface roles tell transit from the IXP port (tromboning).
+    for r in &f.routers {
+        members.add_router(r.exporter, r.asn);
+        for (ifs, role) in [
+            (&r.ixp, flow::InterfaceRole::Ixp),
+            (&r.transit, flow::InterfaceRole::Transit),
+            (&r.customer, flow::InterfaceRole::Customer),
+        ] {
+            for &i in ifs {
+                members.set_interface_role(r.exporter, i, role);
+            }
+        }
+    }
+    // The territory's address space from RIR delegation files, filtered by
+    // the configured country codes (default: the IXPs' countries).
+    let delegations = if f.delegations.is_empty() {
+        None
+    } else {
+        let mut codes: Vec<String> = f.territory.clone();
+        if codes.is_empty() {
+            codes = cfg.ixps.iter().map(|i| i.country.clone()).collect();
+        }
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        let mut d = Delegations::default();
+        for path in &f.delegations {
+            let loaded = std::fs::read_to_string(path)
+                .map_err(|e| e.to_string())
+                .and_then(|t| d.add_file(&t, &codes).map_err(|e| e.to_string()));
+            if let Err(e) = loaded {
+                return Some(Err(format!("[flows] delegations {}: {e}", path.display())));
+            }
+        }
+        Some(d)
+    };
     let minutes = u64::from(f.retention_days) * 86400;
     Some(Ok(FlowSpec {
         sflow: f.sflow,
         ipfix: f.ipfix,
         store,
         members,
-        delegations: None,
+        delegations,
         retention: Retention {
             minutes_for: minutes,
             hours_for: minutes + 400 * 86400,
