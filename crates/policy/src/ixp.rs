@@ -58,7 +58,7 @@ use std::sync::Arc;
 use bgp_wire::attr::Attributes;
 use bgp_wire::builder::passthrough_block;
 use bgp_wire::{NextHop, Nlri, Prefix};
-use registry::{LenRange, MaxPrefix};
+use registry::{LenRange, MaxPrefix, MaxPrefixAction};
 use rib::{ExportCtl, RouteAttrs, DEFAULT_PREF};
 use routeserver::{transparent_attrs, ImportResult, MemberInfo, Policy};
 
@@ -108,6 +108,9 @@ pub struct Settings {
     pub irr_check_prefix: bool,
     /// Max-prefix for members without their own.
     pub default_max_prefix: MaxPrefix,
+    /// What exceeding a max-prefix limit does, for members without their
+    /// own setting.
+    pub max_prefix_action: MaxPrefixAction,
 }
 
 impl Settings {
@@ -133,6 +136,7 @@ impl Settings {
             irr_check_origin: p.irr.check_origin,
             irr_check_prefix: p.irr.check_prefix,
             default_max_prefix: p.default_max_prefix,
+            max_prefix_action: p.max_prefix_action,
         }
     }
 
@@ -169,6 +173,8 @@ pub struct MemberSettings {
     pub blocklist: Vec<Prefix>,
     /// Max-prefix limits.
     pub max_prefix: MaxPrefix,
+    /// What exceeding them does.
+    pub max_prefix_action: MaxPrefixAction,
 }
 
 impl MemberSettings {
@@ -187,6 +193,7 @@ impl MemberSettings {
             blackhole: s.blackhole,
             blocklist: Vec::new(),
             max_prefix: s.default_max_prefix,
+            max_prefix_action: s.max_prefix_action,
         }
     }
 
@@ -206,6 +213,7 @@ impl MemberSettings {
             blackhole: p.blackhole.unwrap_or(s.blackhole),
             blocklist: p.blocklist.clone(),
             max_prefix: m.max_prefix,
+            max_prefix_action: p.max_prefix_action.unwrap_or(s.max_prefix_action),
         }
     }
 }
@@ -315,6 +323,12 @@ impl IxpPolicy {
     /// `RouteServer::revalidate` afterwards.
     pub fn set_irr(&mut self, view: Option<Arc<dyn IrrView>>) {
         self.irr = view;
+    }
+
+    /// What exceeding `member`'s max-prefix limit does (its own setting,
+    /// else the global one).
+    pub fn max_prefix_action(&self, member: &MemberInfo) -> MaxPrefixAction {
+        self.member_settings(member).max_prefix_action
     }
 
     /// Which checks are on.

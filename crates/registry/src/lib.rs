@@ -41,9 +41,9 @@ mod validate;
 pub use diag::{line_col, Diagnostic, Diagnostics, LineCol, Severity};
 pub use model::{
     Bridge, BridgeDefault, Config, FlowRouter, FlowStore, Flows, Irr, Ixp, LenRange, MaxPrefix,
-    Member, MemberPolicy, PeeringLan, Policy, Remote, RouteServer, Rpki, Web,
-    DEFAULT_IPV4_PREFIX_LEN, DEFAULT_IPV6_PREFIX_LEN, DEFAULT_MAX_AS_PATH_LEN, DEFAULT_MAX_PREFIX,
-    DEFAULT_TRANSIT_FREE_ASNS,
+    MaxPrefixAction, Member, MemberPolicy, PeeringLan, Policy, Remote, RouteServer, Rpki, Web,
+    DEFAULT_IPV4_PREFIX_LEN, DEFAULT_IPV6_PREFIX_LEN, DEFAULT_IRR_REFRESH_SECS,
+    DEFAULT_MAX_AS_PATH_LEN, DEFAULT_MAX_PREFIX, DEFAULT_TRANSIT_FREE_ASNS,
 };
 pub use syntax::Mac;
 
@@ -101,7 +101,7 @@ impl Config {
             self.bridges.len(),
             s(self.bridges.len()),
             if self.policy.rpki_enabled() { "on" } else { "off (no rtr cache)" },
-            if self.policy.irr_enabled() { "on" } else { "off (no rpsl_files)" },
+            if self.policy.irr_enabled() { "on" } else { "off (no rpsl_files or whois)" },
         )
     }
 }

@@ -48,12 +48,17 @@ pub const DEFAULT_MAX_PREFIX: MaxPrefix = MaxPrefix {
     ipv6: 50,
 };
 /// Networks that buy no transit and so never appear behind an IXP member:
-/// a path through them at a route server is a leak (arouteserver's default
-/// `transit_free.asns` list of the large transit-free networks).
+/// a path through them at a route server is a leak. The list is
+/// arouteserver's default `filtering.transit_free.asns` as its reference
+/// `config.d/general.yml` gives it (checked in November 2026): Cogent,
+/// Verizon, Arelion, NTT, GTT, DTAG, Lumen, Orange, Tata, Zayo, Sparkle,
+/// Vodafone (6830), AT&T and Telefonica (12956).
 pub const DEFAULT_TRANSIT_FREE_ASNS: &[u32] = &[
-    174, 209, 286, 701, 1239, 1299, 2828, 2914, 3257, 3320, 3356, 3491, 5511, 6453, 6461, 6762,
-    6830, 7018, 12956,
+    174, 701, 1299, 2914, 3257, 3320, 3356, 5511, 6453, 6461, 6762, 6830, 7018, 12956,
 ];
+
+/// The default IRR refresh interval (6 hours).
+pub const DEFAULT_IRR_REFRESH_SECS: u64 = 6 * 3600;
 
 /// The whole validated configuration.
 #[derive(Debug, Clone, Serialize)]
@@ -206,16 +211,51 @@ pub struct Rpki {
     pub reject_invalid: bool,
     /// Verify AS paths with ASPA where the cache provides it. Default true.
     pub aspa: bool,
-    /// Directory where the last good VRP set is kept. Default `cache/rpki`.
+    /// Directory where the last good VRP set is kept, relative to the
+    /// configuration file's directory. Default `cache/rpki`.
     pub cache_dir: String,
 }
 
-/// IRR settings. IRR filtering is on exactly when `rpsl_files` is not empty.
+fn ser_secs<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{n}s"))
+}
+
+/// What exceeding a member's max-prefix limit does (arouteserver's
+/// `max_prefix.action` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaxPrefixAction {
+    /// Cease (RFC 4486 subcode 1), then the session comes back after
+    /// `max_prefix_restart` minutes (the default).
+    Restart,
+    /// Cease, and the session stays down until caribix is restarted.
+    Shutdown,
+    /// Log the excess and count it; the session stays up and the routes
+    /// are kept.
+    Warning,
+}
+
+/// IRR settings. IRR filtering is on exactly when `rpsl_files` is not
+/// empty or `whois` is set (one or the other, not both).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Irr {
     /// RPSL files (route, route6, as-set, aut-num objects), relative to the
     /// configuration file's directory.
     pub rpsl_files: Vec<String>,
+    /// An IRRd-compatible whois server, `host:port` (`!i`, `!g`, `!6`
+    /// queries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub whois: Option<String>,
+    /// IRR sources the whois server is asked to use (`!s`), in order;
+    /// empty: the server's default.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    /// Seconds between refreshes. Default 6 hours.
+    #[serde(rename = "refresh", serialize_with = "ser_secs")]
+    pub refresh_secs: u64,
+    /// Directory where each member's last good data is kept, relative to
+    /// the configuration file's directory. Default `cache/irr`.
+    pub cache_dir: String,
     /// Reject routes whose origin is not in the member's AS-SET. Default true.
     pub check_origin: bool,
     /// Reject prefixes not covered by route objects of the AS-SET. Default true.
@@ -252,6 +292,8 @@ pub struct Policy {
     pub graceful_shutdown: bool,
     /// Max-prefix for members that have none.
     pub default_max_prefix: MaxPrefix,
+    /// What exceeding a max-prefix limit does. Default `restart`.
+    pub max_prefix_action: MaxPrefixAction,
     /// RPKI.
     pub rpki: Rpki,
     /// IRR.
@@ -274,6 +316,7 @@ impl Default for Policy {
             blackhole: true,
             graceful_shutdown: true,
             default_max_prefix: DEFAULT_MAX_PREFIX,
+            max_prefix_action: MaxPrefixAction::Restart,
             rpki: Rpki {
                 rtr: Vec::new(),
                 reject_invalid: true,
@@ -282,6 +325,10 @@ impl Default for Policy {
             },
             irr: Irr {
                 rpsl_files: Vec::new(),
+                whois: None,
+                sources: Vec::new(),
+                refresh_secs: DEFAULT_IRR_REFRESH_SECS,
+                cache_dir: "cache/irr".to_owned(),
                 check_origin: true,
                 check_prefix: true,
             },
@@ -297,7 +344,7 @@ impl Policy {
 
     /// True when IRR data is configured (the IRR checks are on).
     pub fn irr_enabled(&self) -> bool {
-        !self.irr.rpsl_files.is_empty()
+        !self.irr.rpsl_files.is_empty() || self.irr.whois.is_some()
     }
 }
 
@@ -397,6 +444,9 @@ pub struct MemberPolicy {
     /// Prefixes never accepted from this member (code 11).
     #[serde(serialize_with = "ser_prefixes", skip_serializing_if = "Vec::is_empty")]
     pub blocklist: Vec<Prefix>,
+    /// What exceeding this member's max-prefix limit does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_prefix_action: Option<MaxPrefixAction>,
 }
 
 impl MemberPolicy {

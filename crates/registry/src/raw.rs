@@ -79,6 +79,10 @@ pub(crate) struct Rpki {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Irr {
     pub(crate) rpsl_files: Option<Vec<S<String>>>,
+    pub(crate) whois: Option<S<String>>,
+    pub(crate) sources: Option<Vec<S<String>>>,
+    pub(crate) refresh: Option<S<String>>,
+    pub(crate) cache_dir: Option<S<String>>,
     pub(crate) check_origin: Option<bool>,
     pub(crate) check_prefix: Option<bool>,
 }
@@ -102,6 +106,7 @@ pub(crate) struct Policy {
     pub(crate) blackhole: Option<bool>,
     pub(crate) graceful_shutdown: Option<bool>,
     pub(crate) default_max_prefix: Option<MaxPrefix>,
+    pub(crate) max_prefix_action: Option<S<String>>,
 }
 
 /// `max_prefix = { ipv4, ipv6 }`.
@@ -160,6 +165,7 @@ pub(crate) struct MemberPolicy {
     pub(crate) check_transit_free: Option<bool>,
     pub(crate) blackhole: Option<bool>,
     pub(crate) blocklist: Option<Vec<S<String>>>,
+    pub(crate) max_prefix_action: Option<S<String>>,
 }
 
 /// One `[[member]]` entry.

@@ -187,6 +187,23 @@ pub(crate) fn parse_socket(s: &str) -> Result<SocketAddr, String> {
 
 /// Checks `HOST:PORT` where HOST is a name, an IPv4 address or a bracketed
 /// IPv6 address.
+/// An interval such as `90s`, `30m`, `6h` or `1d`, in seconds; `None`
+/// when it is not one (no unit, unknown unit, overflow).
+pub(crate) fn parse_interval(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let unit_at = s.find(|c: char| !c.is_ascii_digit())?;
+    let (num, unit) = s.split_at(unit_at);
+    let n: u64 = num.parse().ok()?;
+    let mult = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
 pub(crate) fn host_port_problem(s: &str) -> Option<String> {
     if s.parse::<SocketAddr>().is_ok() {
         return None;
