@@ -136,6 +136,9 @@ pub enum IrrSource {
         addr: String,
         /// Per-operation timeout.
         timeout: Duration,
+        /// IRR sources to search, in order (`!s`); empty: the server's
+        /// default.
+        sources: Vec<String>,
     },
 }
 
@@ -394,9 +397,11 @@ impl IrrUpdater {
                     }
                 }
             }
-            IrrSource::Whois { addr, timeout } => {
-                fetch_from_whois(&self.config, addr, *timeout).await
-            }
+            IrrSource::Whois {
+                addr,
+                timeout,
+                sources,
+            } => fetch_from_whois(&self.config, addr, *timeout, sources).await,
         };
         let old = self.cache.current();
         let mut members = Vec::new();
@@ -502,8 +507,13 @@ pub fn member_from_db(
     Ok(build(config, m, origins, prefixes, notes))
 }
 
-async fn fetch_from_whois(config: &IrrConfig, addr: &str, timeout: Duration) -> Fetched {
-    let mut client = WhoisClient::new(addr, timeout);
+async fn fetch_from_whois(
+    config: &IrrConfig,
+    addr: &str,
+    timeout: Duration,
+    sources: &[String],
+) -> Fetched {
+    let mut client = WhoisClient::new(addr, timeout).with_sources(sources.to_vec());
     let mut out = Vec::new();
     for m in &config.members {
         let r = member_from_whois(config, &mut client, m).await;

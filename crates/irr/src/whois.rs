@@ -5,14 +5,16 @@
 //! and a line `C` (success with data); `C` alone (success, no data); `D`
 //! (key not found); `E` (multiple copies of a key); `F <message>` (error).
 //! The queries used here are `!!` (keep the connection open for several
-//! queries), `!iAS-SET,1` (the recursively expanded members of an
-//! as-set), `!gAS65001` (IPv4 prefixes of route objects with that origin)
-//! and `!6AS65001` (IPv6 prefixes of route6 objects).
+//! queries), `!sRIPE,ARIN` (which IRR sources to search, in order; sent
+//! once per connection when sources are configured), `!iAS-SET,1` (the
+//! recursively expanded members of an as-set), `!gAS65001` (IPv4 prefixes
+//! of route objects with that origin) and `!6AS65001` (IPv6 prefixes of
+//! route6 objects).
 //!
 //! Every read has a timeout and every answer a size limit, so a slow or
 //! hostile server can delay a refresh but neither hang nor exhaust it.
-//! Not implemented: RPSL object queries (`-r`-style text queries), source
-//! selection (`!s`), and `!a` set-to-prefix queries.
+//! Not implemented: RPSL object queries (`-r`-style text queries) and
+//! `!a` set-to-prefix queries.
 
 use std::time::Duration;
 
@@ -67,6 +69,7 @@ pub struct WhoisClient {
     addr: String,
     timeout: Duration,
     persistent: bool,
+    sources: Vec<String>,
     conn: Option<BufReader<TcpStream>>,
 }
 
@@ -78,8 +81,17 @@ impl WhoisClient {
             addr: addr.into(),
             timeout,
             persistent: true,
+            sources: Vec::new(),
             conn: None,
         }
+    }
+
+    /// Ask the server to search these IRR sources, in this order (`!s`),
+    /// on every new connection. Names are letters, digits, `-` and `_`;
+    /// others are refused at query time with `BadArgument`.
+    pub fn with_sources(mut self, sources: Vec<String>) -> WhoisClient {
+        self.sources = sources;
+        self
     }
 
     /// One connection per query instead of `!!`.
@@ -106,6 +118,24 @@ impl WhoisClient {
         let mut c = BufReader::new(sock);
         if self.persistent {
             self.timed(c.get_mut().write_all(b"!!\n")).await?;
+        }
+        if !self.sources.is_empty() {
+            let ok = self.sources.iter().all(|s| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            });
+            if !ok {
+                return Err(WhoisError::BadArgument(self.sources.join(",")));
+            }
+            let q = format!("!s{}", self.sources.join(","));
+            // IRRd answers `C` when every source is known, `D`/`F` otherwise.
+            if self.exchange(&mut c, &q).await?.is_none() {
+                return Err(WhoisError::Server(format!(
+                    "unknown IRR source in {}",
+                    self.sources.join(",")
+                )));
+            }
         }
         Ok(c)
     }

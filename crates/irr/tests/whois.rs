@@ -79,6 +79,13 @@ fn answer(db: &IrrDb, q: &str) -> String {
             ),
             Err(_) => None,
         }
+    } else if let Some(rest) = q.strip_prefix("!s") {
+        // Sources known to this server: TEST and RADB.
+        return if rest.split(',').all(|s| s == "TEST" || s == "RADB") {
+            "C\n".into()
+        } else {
+            "D\n".into()
+        };
     } else if let Some(rest) = q.strip_prefix("!g").or_else(|| q.strip_prefix("!6")) {
         let v6 = q.starts_with("!6");
         let Some(asn) = irr::rpsl::parse_asn(rest) else {
@@ -218,6 +225,34 @@ async fn queries_and_framing() {
 }
 
 #[tokio::test]
+async fn source_selection() {
+    let server = start_server(DUMP, Mode::Normal).await;
+    let mut c = WhoisClient::new(&server.addr, Duration::from_secs(5))
+        .with_sources(vec!["RADB".into(), "TEST".into()]);
+    assert_eq!(c.prefixes_v4(65002).await.unwrap(), vec![p("192.0.2.0/24")]);
+    assert_eq!(
+        c.prefixes_v4(65003).await.unwrap(),
+        vec![p("198.51.100.0/24")]
+    );
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    // A source the server does not know fails the query instead of
+    // silently searching the default sources.
+    let mut c =
+        WhoisClient::new(&server.addr, Duration::from_secs(5)).with_sources(vec!["NOPE".into()]);
+    match c.prefixes_v4(65002).await {
+        Err(WhoisError::Server(m)) => assert!(m.contains("NOPE"), "{m}"),
+        other => panic!("expected an unknown-source error, got {other:?}"),
+    }
+    // A name that would inject another query is refused before sending.
+    let mut c = WhoisClient::new(&server.addr, Duration::from_secs(5))
+        .with_sources(vec!["RADB\n!gAS1".into()]);
+    assert!(matches!(
+        c.prefixes_v4(65002).await,
+        Err(WhoisError::BadArgument(_))
+    ));
+}
+
+#[tokio::test]
 async fn broken_servers_give_errors_not_hangs() {
     let server = start_server(DUMP, Mode::Silent).await;
     let mut c = WhoisClient::new(&server.addr, Duration::from_millis(300));
@@ -290,6 +325,7 @@ async fn updater_from_whois_keeps_last_good_data() {
     let source = IrrSource::Whois {
         addr: server.addr.clone(),
         timeout: Duration::from_secs(2),
+        sources: vec!["TEST".into()],
     };
     let up = IrrUpdater::new(IrrConfig::new(source, members(), &dir.0));
     let irr = up.handle();
