@@ -13,11 +13,28 @@
 //! whose export it alters, and [`Rib::flush`] later sends each dirty prefix
 //! once, in its state at that time.
 //!
-//! Known limitations: ADD-PATH send is not implemented (one path per prefix
-//! is exported); prefix ids are never reused, so a table that sees many
-//! distinct prefixes over its life keeps a small entry for each.
+//! ADD-PATH send (RFC 7911): a member whose session negotiated sending
+//! path identifiers for a family gets every candidate its export policy
+//! allows, not only the best, each with the path identifier "announcing
+//! session index + 1" (stable while the announcing session exists; the
+//! route server never negotiates ADD-PATH receive, so a session has one
+//! path per prefix). Path-hiding mitigation is then moot for that member.
+//! No per-path state is kept per member: the `sent` bit still says
+//! "something was exported for this prefix", and a path that stops being
+//! exported is queued as a withdrawal by path id at the moment of the
+//! change (the queue lives only until the next flush).
+//!
+//! Graceful restart, receiving speaker (RFC 4724 §4.2): when a member's
+//! session drops without a NOTIFICATION, [`Rib::peer_down_graceful`] keeps
+//! its routes of the families it preserves, marked stale and still
+//! exported; a route it announces again replaces the stale one (with no
+//! UPDATE to the others when nothing changed), and [`Rib::sweep_stale`]
+//! removes what was not announced again. The timers are the caller's.
+//!
+//! Known limitations: prefix ids are never reused, so a table that sees
+//! many distinct prefixes over its life keeps a small entry for each.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -96,6 +113,30 @@ pub(crate) struct Peer {
     dirty_bits: BitSet,
     dump_cursor: Option<u32>,
     eor_due: FamilySet,
+    /// Routes (keys of `adj_in`) kept stale while the member restarts
+    /// (RFC 4724 §4.2); empty otherwise.
+    stale: HashSet<(u32, u32)>,
+    /// ADD-PATH members: paths `(prefix id, path id)` to withdraw at the
+    /// next flush.
+    ap_withdraw: Vec<(u32, u32)>,
+}
+
+impl Peer {
+    /// Whether the member receives several paths for `family`.
+    fn add_path(&self, family: Family) -> bool {
+        self.ctx.add_path.contains(family)
+    }
+
+    /// Whether the table dump in progress has yet to reach `pid`.
+    fn dump_ahead(&self, pid: u32) -> bool {
+        self.dump_cursor.is_some_and(|c| pid >= c)
+    }
+}
+
+/// The path identifier an ADD-PATH member gets for the path of announcing
+/// session `peer`.
+fn export_path_id(peer: u32) -> u32 {
+    peer.wrapping_add(1)
 }
 
 /// Identity of what a member receives for a prefix: announcing member,
@@ -141,6 +182,8 @@ impl Rib {
             dirty_bits: BitSet::default(),
             dump_cursor: None,
             eor_due: FamilySet::EMPTY,
+            stale: HashSet::new(),
+            ap_withdraw: Vec::new(),
         };
         if let Some(i) = self.peers.iter().position(Option::is_none) {
             self.peers[i] = Some(peer);
@@ -194,6 +237,7 @@ impl Rib {
         p.exported = 0;
         p.dirty.clear();
         p.dirty_bits.clear();
+        p.ap_withdraw.clear();
         p.dump_cursor = Some(0);
         p.eor_due = families;
     }
@@ -211,18 +255,81 @@ impl Rib {
     /// The session went down: every route it announced is withdrawn from
     /// the others, and nothing more is sent to it.
     pub fn peer_down(&mut self, id: PeerId) {
-        let Some(p) = self.peer_mut(id) else { return };
+        self.peer_down_graceful(id, FamilySet::EMPTY);
+    }
+
+    /// The session went down without a NOTIFICATION and the member had
+    /// announced graceful restart for the families in `keep` (RFC 4724
+    /// §4.2): its routes of those families are kept, marked stale, and
+    /// still exported to the others; its other routes are withdrawn.
+    /// Nothing more is sent to it until it is up again. Returns how many
+    /// routes are stale.
+    pub fn peer_down_graceful(&mut self, id: PeerId, keep: FamilySet) -> usize {
+        let Some(p) = self.peer_mut(id) else { return 0 };
         p.up = false;
         p.sent.clear();
         p.exported = 0;
         p.dirty.clear();
         p.dirty_bits.clear();
+        p.ap_withdraw.clear();
         p.dump_cursor = None;
         p.eor_due = FamilySet::EMPTY;
         let routes: Vec<(u32, u32)> = p.adj_in.keys().copied().collect();
-        for (pid, path_id) in routes {
+        let mut gone = Vec::new();
+        let mut stale = HashSet::new();
+        for key in routes {
+            if keep.contains(self.entries[key.0 as usize].prefix.family()) {
+                stale.insert(key);
+            } else {
+                gone.push(key);
+            }
+        }
+        let n = stale.len();
+        if let Some(p) = self.peer_mut(id) {
+            p.stale = stale;
+        }
+        for (pid, path_id) in gone {
             self.remove_route(id, pid, path_id);
         }
+        n
+    }
+
+    /// Withdraw member `id`'s stale routes of `families` (its End-of-RIB
+    /// came, or the time to wait for the member ran out; RFC 4724 §4.2).
+    /// Returns how many were withdrawn.
+    pub fn sweep_stale(&mut self, id: PeerId, families: FamilySet) -> usize {
+        let Some(p) = self.peer(id) else { return 0 };
+        let gone: Vec<(u32, u32)> = p
+            .stale
+            .iter()
+            .copied()
+            .filter(|k| families.contains(self.entries[k.0 as usize].prefix.family()))
+            .collect();
+        for &(pid, path_id) in &gone {
+            self.remove_route(id, pid, path_id);
+        }
+        gone.len()
+    }
+
+    /// Whether member `id`'s route for `nlri` is stale (kept across its
+    /// restart, not announced again yet).
+    pub fn is_stale(&self, id: PeerId, nlri: &Nlri) -> bool {
+        let (Some(p), Some(&pid)) = (self.peer(id), self.ids.get(&nlri.prefix)) else {
+            return false;
+        };
+        p.stale.contains(&(pid, nlri.path_id))
+    }
+
+    /// How many of member `id`'s routes are stale, per family
+    /// (`Family::index`).
+    pub fn stale_counts(&self, id: PeerId) -> [usize; 2] {
+        let mut n = [0; 2];
+        if let Some(p) = self.peer(id) {
+            for k in &p.stale {
+                n[self.entries[k.0 as usize].prefix.family().index()] += 1;
+            }
+        }
+        n
     }
 
     fn prefix_id(&mut self, prefix: Prefix) -> u32 {
@@ -261,6 +368,7 @@ impl Rib {
             since: now,
         };
         let fam = nlri.prefix.family().index();
+        p.stale.remove(&(pid, nlri.path_id));
         let old = p.adj_in.insert((pid, nlri.path_id), route);
         if let Some(o) = &old {
             if o.reject == 0 {
@@ -277,9 +385,11 @@ impl Rib {
             p.filtered += 1;
         }
         let cands = &mut self.entries[pid as usize].cands;
-        if old.is_some_and(|o| o.reject == 0) {
+        let old_cand = old.filter(|o| o.reject == 0).map(|o| o.attrs);
+        if old_cand.is_some() {
             cands.retain(|c| !(c.peer == id.0 && c.path_id == nlri.path_id));
         }
+        let new_cand = (reject == 0).then(|| attrs.clone());
         if reject == 0 {
             let new = CandRef {
                 peer: id.0,
@@ -293,6 +403,7 @@ impl Rib {
             cands.insert(at, new);
         }
         self.mark_changed(pid);
+        self.add_path_changed(pid, id, old_cand.as_ref(), new_cand.as_ref());
     }
 
     /// A route withdrawn by member `id`.
@@ -313,6 +424,7 @@ impl Rib {
         self.snapshot(pid);
         let fam = self.entries[pid as usize].prefix.family().index();
         let Some(p) = self.peer_mut(id) else { return };
+        p.stale.remove(&(pid, path_id));
         let Some(old) = p.adj_in.remove(&(pid, path_id)) else {
             return;
         };
@@ -326,6 +438,48 @@ impl Rib {
             p.filtered -= 1;
         }
         self.mark_changed(pid);
+        if old.reject == 0 {
+            self.add_path_changed(pid, id, Some(&old.attrs), None);
+        }
+    }
+
+    /// Member `src`'s path for `pid` changed from `old` to `new` (accepted
+    /// attributes, `None` for no route): tell the ADD-PATH members that saw
+    /// it or will see it. A path that stops being exported to one is
+    /// queued as a withdrawal by path id; a new or changed one marks the
+    /// prefix dirty.
+    fn add_path_changed(
+        &mut self,
+        pid: u32,
+        src: PeerId,
+        old: Option<&Arc<RouteAttrs>>,
+        new: Option<&Arc<RouteAttrs>>,
+    ) {
+        if old.is_none() && new.is_none() {
+            return;
+        }
+        let family = self.entries[pid as usize].prefix.family();
+        let Some(src_asn) = self.peer(src).map(|p| p.asn) else {
+            return;
+        };
+        for p in self.peers.iter_mut().flatten() {
+            if !p.up || !p.add_path(family) || p.asn == src_asn {
+                continue;
+            }
+            let sees = |a: Option<&Arc<RouteAttrs>>| a.is_some_and(|a| a.export.allows(p.asn));
+            let (before, after) = (sees(old), sees(new));
+            if before && !after && !p.dump_ahead(pid) {
+                p.ap_withdraw.push((pid, export_path_id(src.0)));
+            }
+            let changed = match (old, new) {
+                (Some(o), Some(n)) => !Arc::ptr_eq(o, n),
+                _ => true,
+            };
+            // Also when the path goes: the prefix's `sent` bit may change.
+            if (before || after) && (before != after || changed) {
+                mark_dirty(p, pid);
+            }
+        }
     }
 
     /// Record, for every member that is up, what it gets for `pid` now.
@@ -371,21 +525,32 @@ impl Rib {
     /// The route `member` gets for `entry`: the best candidate not from its
     /// own AS that the export controls allow to it (path-hiding mitigation).
     fn best<'e>(&self, entry: &'e Entry, member: &Peer) -> Option<&'e CandRef> {
-        if !member.families.contains(entry.prefix.family()) {
-            return None;
-        }
-        entry.cands.iter().find(|c| {
+        self.allowed(entry, member).next()
+    }
+
+    /// Every candidate `member` may receive for `entry`, best first (what
+    /// an ADD-PATH member gets).
+    fn allowed<'s, 'e: 's>(
+        &'s self,
+        entry: &'e Entry,
+        member: &'s Peer,
+    ) -> impl Iterator<Item = &'e CandRef> + 's {
+        let on = member.families.contains(entry.prefix.family());
+        entry.cands.iter().filter(move |c| {
             let Some(src) = self.peers.get(c.peer as usize).and_then(Option::as_ref) else {
                 return false;
             };
-            src.asn != member.asn && c.attrs.export.allows(member.asn)
+            on && src.asn != member.asn && c.attrs.export.allows(member.asn)
         })
     }
 
     /// Whether member `id` has something waiting to be sent.
     pub fn has_pending(&self, id: PeerId) -> bool {
         self.peer(id).is_some_and(|p| {
-            p.up && (!p.dirty.is_empty() || p.dump_cursor.is_some() || !p.eor_due.is_empty())
+            p.up && (!p.dirty.is_empty()
+                || !p.ap_withdraw.is_empty()
+                || p.dump_cursor.is_some()
+                || !p.eor_due.is_empty())
         })
     }
 
@@ -413,6 +578,21 @@ impl Rib {
         // Work list: dirty prefixes first, then the table dump.
         let mut work: Vec<u32> = Vec::new();
         let mut cursor = member.dump_cursor;
+        let mut withdraw: [Vec<Nlri>; 2] = [Vec::new(), Vec::new()];
+        // ADD-PATH withdrawals first, all of them: a path announced again
+        // since is in `dirty` and follows them.
+        let ap_gone = self
+            .peer_mut(id)
+            .map(|p| std::mem::take(&mut p.ap_withdraw))
+            .unwrap_or_default();
+        for (pid, path_id) in ap_gone {
+            if let Some(e) = self.entries.get(pid as usize) {
+                withdraw[e.prefix.family().index()].push(Nlri {
+                    prefix: e.prefix,
+                    path_id,
+                });
+            }
+        }
         {
             let Some(p) = self.peer_mut(id) else {
                 return false;
@@ -430,7 +610,6 @@ impl Rib {
             cursor = (end < self.entries.len()).then_some(end as u32);
         }
         let mut groups: Groups = HashMap::new();
-        let mut withdraw: [Vec<Nlri>; 2] = [Vec::new(), Vec::new()];
         let mut sent_delta: Vec<(u32, bool)> = Vec::new();
         {
             let Some(member) = self.peer(id) else {
@@ -438,6 +617,26 @@ impl Rib {
             };
             for &pid in &work {
                 let entry = &self.entries[pid as usize];
+                if member.add_path(entry.prefix.family()) {
+                    // Every allowed path, by path id; withdrawals were
+                    // queued when each path went.
+                    let mut any = false;
+                    for c in self.allowed(entry, member) {
+                        let n = c.attrs.export.prepend_for(member_asn);
+                        let key = (Arc::as_ptr(&c.attrs) as usize, n);
+                        groups
+                            .entry(key)
+                            .or_insert_with(|| (c.attrs.clone(), n, Vec::new()))
+                            .2
+                            .push(Nlri {
+                                prefix: entry.prefix,
+                                path_id: export_path_id(c.peer),
+                            });
+                        any = true;
+                    }
+                    sent_delta.push((pid, any));
+                    continue;
+                }
                 match self.best(entry, member) {
                     Some(c) => {
                         let n = c.attrs.export.prepend_for(member_asn);
@@ -552,7 +751,8 @@ impl Rib {
     }
 
     /// What member `id` currently receives: (prefix, announcing member,
-    /// attributes), sorted by prefix.
+    /// attributes), sorted by prefix; every path of a prefix for an
+    /// ADD-PATH member.
     pub fn routes_to(&self, id: PeerId) -> Vec<(Prefix, PeerId, Arc<RouteAttrs>)> {
         let Some(member) = self.peer(id) else {
             return Vec::new();
@@ -560,7 +760,11 @@ impl Rib {
         let mut v = Vec::new();
         for pid in member.sent.iter() {
             let entry = &self.entries[pid as usize];
-            if let Some(c) = self.best(entry, member) {
+            if member.add_path(entry.prefix.family()) {
+                for c in self.allowed(entry, member) {
+                    v.push((entry.prefix, PeerId(c.peer), c.attrs.clone()));
+                }
+            } else if let Some(c) = self.best(entry, member) {
                 v.push((entry.prefix, PeerId(c.peer), c.attrs.clone()));
             }
         }
