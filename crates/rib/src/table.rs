@@ -242,6 +242,12 @@ impl Rib {
         p.eor_due = families;
     }
 
+    /// Whether member `id`'s session is up (between [`Rib::peer_up`] and
+    /// the next down).
+    pub fn is_up(&self, id: PeerId) -> bool {
+        self.peer(id).is_some_and(|p| p.up)
+    }
+
     /// Send the whole table again (ROUTE-REFRESH, RFC 2918), without
     /// forgetting what was sent.
     pub fn refresh(&mut self, id: PeerId) {

@@ -14,8 +14,15 @@
 //! A route is never sent back to the member (the AS) that announced it.
 //! Policy may strip the route server's own control communities and add
 //! informational ones; nothing else.
+//!
+//! Graceful restart as receiving speaker (RFC 4724 §4.2) is kept here per
+//! member ([`restart`]): the caller says how a session ended
+//! ([`RouteServer::down`] or [`RouteServer::down_graceful`]), hands over
+//! the capability of each new session, and calls [`RouteServer::tick`]
+//! with its clock.
 
 mod policy;
+pub mod restart;
 
 use std::sync::Arc;
 
@@ -23,6 +30,7 @@ use bgp_wire::attr::Attributes;
 use bgp_wire::attr::NextHop;
 use bgp_wire::{DecodeCtx, EncodeCtx, Family, FamilySet, Message, Nlri, Reset, Update};
 pub use policy::{transparent_attrs, AcceptAll, ImportResult, MemberInfo, Policy};
+pub use restart::{GracefulRestart, RestartLimits, RestartState, StaleSwept, SweepReason};
 pub use rib::{ExportCtl, InRoute, PeerCounts, PeerId, Rib, RouteAttrs, DEFAULT_PREF};
 
 /// What one UPDATE did.
@@ -56,6 +64,10 @@ pub struct RouteServer<P: Policy> {
     members: Vec<Option<Arc<MemberInfo>>>,
     policy: P,
     scratch: ImportResult,
+    restart: Vec<restart::Slot>,
+    limits: RestartLimits,
+    /// Stale routes withdrawn since the caller last asked, for its log.
+    swept: Vec<(PeerId, StaleSwept)>,
 }
 
 impl<P: Policy> RouteServer<P> {
@@ -66,7 +78,50 @@ impl<P: Policy> RouteServer<P> {
             members: Vec::new(),
             policy,
             scratch: ImportResult::default(),
+            restart: Vec::new(),
+            limits: RestartLimits::default(),
+            swept: Vec::new(),
         }
+    }
+
+    /// Set the graceful restart bounds (RFC 4724 §4.2).
+    pub fn set_restart_limits(&mut self, limits: RestartLimits) {
+        self.limits = limits;
+    }
+
+    /// The graceful restart bounds in use.
+    pub fn restart_limits(&self) -> RestartLimits {
+        self.limits
+    }
+
+    fn slot(&mut self, id: PeerId) -> &mut restart::Slot {
+        let i = id.0 as usize;
+        if self.restart.len() <= i {
+            self.restart.resize(i + 1, restart::Slot::default());
+        }
+        &mut self.restart[i]
+    }
+
+    /// Where member `id`'s graceful restart stands, if one is in progress.
+    pub fn restart_state(&self, id: PeerId) -> Option<RestartState> {
+        self.restart.get(id.0 as usize)?.state
+    }
+
+    /// The Graceful Restart capability of member `id`'s current or last
+    /// session.
+    pub fn restart_capability(&self, id: PeerId) -> Option<GracefulRestart> {
+        self.restart.get(id.0 as usize)?.cap
+    }
+
+    fn swept(&mut self, id: PeerId, withdrawn: usize, reason: SweepReason) {
+        if withdrawn > 0 {
+            self.swept.push((id, StaleSwept { withdrawn, reason }));
+        }
+    }
+
+    /// Stale routes withdrawn since the last call, for the log.
+    pub fn take_swept(&mut self) -> Vec<(PeerId, StaleSwept)> {
+        std::mem::take(&mut self.swept)
     }
 
     /// The policy, to change its data (RPKI, IRR) in place.
@@ -98,6 +153,9 @@ impl<P: Policy> RouteServer<P> {
     /// Remove a member session and its routes.
     pub fn remove_member(&mut self, id: PeerId) {
         self.rib.remove_peer(id);
+        if let Some(s) = self.restart.get_mut(id.0 as usize) {
+            *s = restart::Slot::default();
+        }
         if let Some(m) = self.members.get_mut(id.0 as usize) {
             *m = None;
         }
@@ -122,9 +180,115 @@ impl<P: Policy> RouteServer<P> {
         self.rib.peer_up(id, bgp_id, families, ctx);
     }
 
-    /// The member's session went down: its routes are withdrawn.
+    /// The member's Established session announced this Graceful Restart
+    /// capability (`None`: none). Call right after
+    /// [`RouteServer::established`]. When the member was restarting, the
+    /// families the new session does not preserve (not listed, or no
+    /// forwarding-state bit) lose their stale routes now; the others wait
+    /// for its End-of-RIB, at most the stale time (RFC 4724 §4.2).
+    pub fn session_capability(&mut self, id: PeerId, cap: Option<GracefulRestart>, now: u32) {
+        let stale_time = self.limits.stale_time;
+        let slot = self.slot(id);
+        slot.cap = cap;
+        if !matches!(slot.state, Some(RestartState::Restarting { .. })) {
+            return;
+        }
+        let keep = cap.map_or(FamilySet::EMPTY, |c| c.forwarding);
+        let drop = family_set(FamilySet::BOTH.iter().filter(|f| !keep.contains(*f)));
+        let gone = self.rib.sweep_stale(id, drop);
+        self.swept(id, gone, SweepReason::NotPreserved);
+        let left = self.rib.stale_counts(id);
+        let families = family_set(FamilySet::BOTH.iter().filter(|f| left[f.index()] > 0));
+        self.slot(id).state = (!families.is_empty()).then_some(RestartState::AwaitingEndOfRib {
+            families,
+            until: now.saturating_add(stale_time),
+        });
+        self.rib.purge();
+    }
+
+    /// The member's session went down: its routes are withdrawn. A
+    /// session that was not up (a connection attempt that failed) changes
+    /// nothing, so that stale routes of a restarting member wait for their
+    /// timer.
     pub fn down(&mut self, id: PeerId) {
+        if !self.rib.is_up(id) && self.restart_state(id).is_some() {
+            return;
+        }
+        self.slot(id).state = None;
         self.rib.peer_down(id);
+        self.rib.purge();
+    }
+
+    /// The member's session ended without a NOTIFICATION (TCP reset or
+    /// close). If it announced graceful restart (and the route server
+    /// receives it), its routes of the listed families are kept as stale
+    /// for its restart time (RFC 4724 §4.2) and `true` comes back;
+    /// otherwise this is [`RouteServer::down`].
+    pub fn down_graceful(&mut self, id: PeerId, now: u32) -> bool {
+        let limits = self.limits;
+        let was_up = self.rib.is_up(id);
+        let slot = self.slot(id);
+        let cap = slot
+            .cap
+            .filter(|c| limits.enabled && !c.families.is_empty());
+        let Some(cap) = cap else {
+            self.down(id);
+            return false;
+        };
+        if !was_up {
+            // A failed attempt during the restart: the timer runs on.
+            return slot.state.is_some();
+        }
+        let hold = u32::from(cap.restart_time).min(limits.max_restart_time);
+        slot.state = Some(RestartState::Restarting {
+            until: now.saturating_add(hold),
+        });
+        self.rib.peer_down_graceful(id, cap.families);
+        true
+    }
+
+    /// Run the graceful restart timers: stale routes whose time is up are
+    /// withdrawn. Call regularly (every second is enough).
+    pub fn tick(&mut self, now: u32) {
+        for i in 0..self.restart.len() {
+            let id = PeerId(i as u32);
+            match self.restart[i].state {
+                Some(RestartState::Restarting { until }) if now >= until => {
+                    let n = self.rib.stale_counts(id);
+                    self.restart[i].state = None;
+                    self.rib.peer_down(id);
+                    self.swept(id, n[0] + n[1], SweepReason::RestartTimeExpired);
+                    self.rib.purge();
+                }
+                Some(RestartState::AwaitingEndOfRib { families, until }) if now >= until => {
+                    self.restart[i].state = None;
+                    let gone = self.rib.sweep_stale(id, families);
+                    self.swept(id, gone, SweepReason::StaleTimeExpired);
+                    self.rib.purge();
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// End-of-RIB from member `id` for `family`: its stale routes of that
+    /// family that it did not announce again go.
+    fn end_of_rib(&mut self, id: PeerId, family: bgp_wire::Family) {
+        let Some(RestartState::AwaitingEndOfRib {
+            mut families,
+            until,
+        }) = self.restart_state(id)
+        else {
+            return;
+        };
+        if !families.contains(family) {
+            return;
+        }
+        let gone = self.rib.sweep_stale(id, FamilySet::only(family));
+        self.swept(id, gone, SweepReason::EndOfRib);
+        families = family_set(families.iter().filter(|f| *f != family));
+        self.slot(id).state =
+            (!families.is_empty()).then_some(RestartState::AwaitingEndOfRib { families, until });
         self.rib.purge();
     }
 
@@ -152,11 +316,16 @@ impl<P: Policy> RouteServer<P> {
 
     /// Apply a decoded UPDATE.
     pub fn apply(&mut self, id: PeerId, u: &Update<'_>, now: u32) -> UpdateOutcome {
+        let eor = u.end_of_rib();
         let mut outcome = UpdateOutcome {
             issues: u.issues.iter().map(|i| i.reason).collect(),
-            end_of_rib: u.end_of_rib().is_some(),
+            end_of_rib: eor.is_some(),
             ..UpdateOutcome::default()
         };
+        if let Some(f) = eor {
+            self.end_of_rib(id, f);
+            return outcome;
+        }
         for n in u.withdrawals() {
             self.rib.withdraw(id, n);
             outcome.withdrawn += 1;
@@ -302,6 +471,14 @@ impl<P: Policy> RouteServer<P> {
     pub fn counts(&self, id: PeerId) -> PeerCounts {
         self.rib.counts(id)
     }
+}
+
+fn family_set(families: impl Iterator<Item = Family>) -> FamilySet {
+    let mut s = FamilySet::EMPTY;
+    for f in families {
+        s.insert(f);
+    }
+    s
 }
 
 /// The address a member session is known by, for logs.
