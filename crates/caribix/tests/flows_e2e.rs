@@ -4,36 +4,14 @@
 //! per-member totals within sampling error, and `/metrics` must count the
 //! datagrams. A missing pmacctd fails the test (scripts/install-deps).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_tcp() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn free_udp() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use support::{
+    base_config, free_tcp, free_udp, get, member_config, pmacctd, run_to_exit, tempdir, Caribix,
+};
 
 const MEMBERS: [(u32, [u8; 6]); 3] = [
     (64501, [2, 0, 0, 0, 0, 0x11]),
@@ -86,95 +64,31 @@ fn write_pcap(path: &Path, n: usize) -> [(u64, u64); 3] {
     totals
 }
 
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(
-        &SocketAddr::from(([127, 0, 0, 1], port)),
-        Duration::from_secs(2),
-    )
-    .ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    let (head, body) = raw.split_once("\r\n\r\n")?;
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    Some((status, body.to_string()))
-}
-
-fn tempdir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("caribix-flows-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn pmacct_sflow_totals_reach_the_traffic_api() {
-    let pmacctd = ["/usr/sbin/pmacctd", "/usr/bin/pmacctd"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap_or_else(|| {
-            panic!("pmacctd is not installed: run scripts/install-deps (Debian package pmacct)")
-        });
-    let dir = tempdir();
+    let pmacctd = pmacctd();
+    let dir = tempdir("flows-e2e");
     let packets = 20_000;
     let pcap = dir.join("members.pcap");
     let totals = write_pcap(&pcap, packets);
     let (rs, web, sflow) = (free_tcp(), free_tcp(), free_udp());
-    let mut cfg = format!(
-        r#"[ixp]
-shortname = "TEST"
-name = "Flow test IXP"
-country = "GP"
-
-[[peering_lan]]
-name = "lo"
-vlan = 10
-ipv4 = "127.0.0.0/8"
-
-[route_server]
-asn = 64500
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{rs}"]
-
-[web]
-listen = "127.0.0.1:{web}"
-
-[flows]
-sflow = "127.0.0.1:{sflow}"
-store = "sqlite:{}"
-"#,
-        dir.join("flows.db").display()
+    let mut cfg = base_config(
+        rs,
+        web,
+        &format!(
+            "[flows]\nsflow = \"127.0.0.1:{sflow}\"\nstore = \"sqlite:{}\"\n",
+            dir.join("flows.db").display()
+        ),
     );
     for (i, (asn, mac)) in MEMBERS.iter().enumerate() {
-        let mac: Vec<String> = mac.iter().map(|b| format!("{b:02x}")).collect();
-        cfg += &format!(
-            "\n[[member]]\nasn = {asn}\nname = \"Member {i}\"\nipv4 = [\"127.0.3.{}\"]\nmacs = [\"{}\"]\npassive = true\n",
-            i + 1,
-            mac.join(":")
+        cfg += &member_config(
+            *asn,
+            &format!("Member {i}"),
+            &format!("127.0.3.{}", i + 1),
+            &[*mac],
         );
     }
-    let conf = dir.join("caribix.toml");
-    std::fs::write(&conf, cfg).unwrap();
-    let caribix = Proc(
-        Command::new(env!("CARGO_BIN_EXE_caribix"))
-            .arg("run")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("caribix.log")).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    let log = || std::fs::read_to_string(dir.join("caribix.log")).unwrap_or_default();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while get(web, "/api/v1/traffic/members").map(|r| r.0) != Some(200) {
-        assert!(Instant::now() < deadline, "caribix API not up:\n{}", log());
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let caribix = Caribix::start(&dir, &cfg, web, "/api/v1/traffic/members");
     std::fs::write(
         dir.join("pmacctd.conf"),
         format!(
@@ -183,47 +97,26 @@ store = "sqlite:{}"
         ),
     )
     .unwrap();
-    let mut pm = Proc(
-        Command::new(pmacctd)
-            .arg("-f")
-            .arg(dir.join("pmacctd.conf"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("pmacctd.log")).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while pm.0.try_wait().unwrap().is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "pmacctd did not finish replaying the pcap in 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let mut pm = Command::new(pmacctd);
+    pm.arg("-f").arg(dir.join("pmacctd.conf"));
+    run_to_exit(pm, &dir.join("pmacctd.log"), Duration::from_secs(60));
     // The collector flushes every 15 s: poll until the totals arrive.
     let want_total: u64 = totals.iter().map(|t| t.0).sum();
-    let deadline = Instant::now() + Duration::from_secs(45);
-    let mut last = String::new();
-    let members = loop {
-        if let Some((200, body)) = get(web, "/api/v1/traffic/members") {
-            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-            let m = v["members"].as_array().cloned().unwrap_or_default();
-            let got: u64 = m.iter().filter_map(|x| x["in_bytes"].as_u64()).sum();
+    let v = caribix.poll(
+        "/api/v1/traffic/members",
+        Duration::from_secs(45),
+        "the pcap's bytes",
+        |v| {
+            let got: u64 = v["members"]
+                .as_array()
+                .map(|m| m.iter().filter_map(|x| x["in_bytes"].as_u64()).sum())
+                .unwrap_or(0);
             // Within 10% of the pcap's bytes: sampling error of ~2,000
             // samples is about 2%.
-            if got.abs_diff(want_total) * 10 < want_total {
-                break m;
-            }
-            last = body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "traffic API never reached the pcap's {want_total} bytes; last answer {last}\ncaribix log:\n{}\npmacctd log:\n{}",
-            log(),
-            std::fs::read_to_string(dir.join("pmacctd.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    };
+            got.abs_diff(want_total) * 10 < want_total
+        },
+    );
+    let members = v["members"].as_array().cloned().unwrap_or_default();
     for (i, (asn, _)) in MEMBERS.iter().enumerate() {
         let m = members
             .iter()

@@ -308,11 +308,13 @@ pub struct Fields {
     pub start_ms: Option<u64>,
     /// systemInitTimeMilliseconds (160).
     pub system_init_ms: Option<u64>,
-    /// sourceMacAddress (56).
+    /// sourceMacAddress (56), or postSourceMacAddress (81), which pmacct
+    /// sends for flows exported in the output direction.
     pub src_mac: Option<MacAddr>,
     /// destinationMacAddress (80), or postDestinationMacAddress (57).
     pub dst_mac: Option<MacAddr>,
     post_dst_mac: Option<MacAddr>,
+    post_src_mac: Option<MacAddr>,
     /// vlanId (58) or dot1qVlanId (243).
     pub vlan: Option<u16>,
     /// ipVersion (60).
@@ -380,6 +382,7 @@ impl Fields {
             58 | 243 => self.vlan = narrow::<u16>(b).map(|v| v & 0x0fff),
             60 => self.ip_version = narrow(b),
             80 => self.dst_mac = mac(b),
+            81 => self.post_src_mac = mac(b),
             85 => self.octets_total = be_uint(b),
             86 => self.packets_total = be_uint(b),
             150 => self.start_ms = be_uint(b).map(|s| s.saturating_mul(1000)),
@@ -397,6 +400,7 @@ impl Fields {
         self.octets = self.octets.or(self.octets_total);
         self.packets = self.packets.or(self.packets_total);
         self.dst_mac = self.dst_mac.or(self.post_dst_mac);
+        self.src_mac = self.src_mac.or(self.post_src_mac);
         let psamp = match (self.packet_interval, self.packet_space) {
             // Systematic count-based sampling (RFC 5475 §5.1): take
             // `interval` packets, skip `space`.

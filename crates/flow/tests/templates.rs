@@ -88,6 +88,33 @@ fn ipfix_template_and_data_decode_with_padding() {
     assert_eq!(dec.template_counts(), (1, 0));
 }
 
+/// pmacct's nfprobe, exporting in the output direction, names the MACs
+/// postSourceMacAddress (81) and postDestinationMacAddress (57): both are
+/// the frame's MACs as it left the router.
+#[test]
+fn ipfix_post_mac_addresses_stand_for_the_frame_macs() {
+    let fields: Vec<Field> = fields_256()
+        .into_iter()
+        .map(|(id, len, e)| match id {
+            56 => (81, len, e),
+            80 => (57, len, e),
+            _ => (id, len, e),
+        })
+        .collect();
+    let data = record_256([10, 0, 0, 1], [10, 0, 0, 2], 1500, 3, T0 - 5000);
+    let msg = wire::ipfix(
+        1_700_000_000,
+        0,
+        7,
+        &[set(2, &template(256, &fields)), set(256, &data)],
+    );
+    let mut dec = Decoder::new(DecoderConfig::default());
+    let out = dec.ipfix(EXP, &msg, at(0)).expect("decodes");
+    let r = &out.records[0];
+    assert_eq!(r.src_mac, Some(MacAddr([2, 0, 0, 0, 0, 1])));
+    assert_eq!(r.dst_mac, Some(MacAddr([2, 0, 0, 0, 0, 2])));
+}
+
 #[test]
 fn ipfix_variable_length_and_enterprise_fields() {
     // interfaceName (82) variable length, an enterprise field, then octets.

@@ -1,0 +1,312 @@
+//! Helpers shared by the end-to-end tests that run the `caribix` binary:
+//! child processes killed by PID when dropped, free loopback ports, a
+//! minimal HTTP/1.1 GET, scratch directories, locating the Debian programs
+//! the tests drive (a missing one fails the test with the package to
+//! install, never skips it), a base `caribix run` configuration, and
+//! writing pcap files of Ethernet/IPv4 frames for exporters to replay.
+//!
+//! Not here: anything specific to one test's traffic plan.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A child process, killed (by its PID) and reaped when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; bind soon).
+pub fn free_tcp() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free TCP port on 127.0.0.1")
+}
+
+/// A free UDP port on 127.0.0.1.
+pub fn free_udp() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free UDP port on 127.0.0.1")
+}
+
+/// `GET path` on 127.0.0.1:`port`: (status, body), or None when the
+/// server did not answer within the timeouts.
+pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(2),
+    )
+    .ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+/// `GET path` parsed as JSON, when the answer is 200 and JSON.
+pub fn get_json(port: u16, path: &str) -> Option<serde_json::Value> {
+    match get(port, path)? {
+        (200, body) => serde_json::from_str(&body).ok(),
+        _ => None,
+    }
+}
+
+/// A fresh scratch directory for test `name` (removed first if a previous
+/// run left it). Tests remove it on success and keep it on failure.
+pub fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("caribix-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create the test directory");
+    d
+}
+
+/// The first of `paths` that exists; a missing program fails the test.
+pub fn require(paths: &[&'static str], package: &str) -> &'static str {
+    paths
+        .iter()
+        .copied()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "{} is not installed: run scripts/install-deps (Debian package {package})",
+                paths.first().copied().unwrap_or("a needed program")
+            )
+        })
+}
+
+/// pmacctd, from Debian's pmacct.
+pub fn pmacctd() -> &'static str {
+    require(&["/usr/sbin/pmacctd", "/usr/bin/pmacctd"], "pmacct")
+}
+
+/// Unix time now, in microseconds.
+pub fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Formats a MAC address as `aa:bb:cc:dd:ee:ff`.
+pub fn mac_str(m: [u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The start of a `caribix run` configuration: one IXP on 127.0.0.0/8,
+/// the route server on `rs`, the API on `web`, and then `flows` (a whole
+/// `[flows]` section, possibly with `[[flows.router]]` tables). Members
+/// are appended by the caller.
+pub fn base_config(rs: u16, web: u16, flows: &str) -> String {
+    format!(
+        r#"[ixp]
+shortname = "TEST"
+name = "Flow test IXP"
+country = "GP"
+
+[[peering_lan]]
+name = "lo"
+vlan = 10
+ipv4 = "127.0.0.0/8"
+
+[route_server]
+asn = 64500
+router_id = "127.0.0.1"
+listen = ["127.0.0.1:{rs}"]
+
+[web]
+listen = "127.0.0.1:{web}"
+
+{flows}
+"#
+    )
+}
+
+/// A `[[member]]` table (passive session from `ip`).
+pub fn member_config(asn: u32, name: &str, ip: &str, macs: &[[u8; 6]]) -> String {
+    let macs: Vec<String> = macs
+        .iter()
+        .map(|m| format!("\"{}\"", mac_str(*m)))
+        .collect();
+    format!(
+        "\n[[member]]\nasn = {asn}\nname = \"{name}\"\nipv4 = [\"{ip}\"]\nmacs = [{}]\npassive = true\n",
+        macs.join(", ")
+    )
+}
+
+/// `caribix run` of a configuration in a scratch directory, its log in
+/// `caribix.log` there.
+pub struct Caribix {
+    /// The process.
+    pub proc: Proc,
+    /// Its directory.
+    pub dir: PathBuf,
+    /// The API port.
+    pub web: u16,
+}
+
+impl Caribix {
+    /// Writes `config` to `dir/caribix.toml`, starts `caribix run` and
+    /// waits (at most 30 s) until `probe` answers 200.
+    pub fn start(dir: &Path, config: &str, web: u16, probe: &str) -> Caribix {
+        let conf = dir.join("caribix.toml");
+        std::fs::write(&conf, config).expect("write caribix.toml");
+        let log = std::fs::File::create(dir.join("caribix.log")).expect("create caribix.log");
+        let proc = Proc(
+            Command::new(env!("CARGO_BIN_EXE_caribix"))
+                .arg("run")
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("start caribix run"),
+        );
+        let c = Caribix {
+            proc,
+            dir: dir.to_path_buf(),
+            web,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while get(web, probe).map(|r| r.0) != Some(200) {
+            assert!(
+                Instant::now() < deadline,
+                "caribix API not up:\n{}",
+                c.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        c
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("caribix.log")).unwrap_or_default()
+    }
+
+    /// Polls `path` (JSON) every second until `done` says yes or `limit`
+    /// passes; on timeout fails with the last answer and the log.
+    pub fn poll(
+        &self,
+        path: &str,
+        limit: Duration,
+        what: &str,
+        mut done: impl FnMut(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + limit;
+        let mut last = None;
+        loop {
+            if let Some(v) = get_json(self.web, path) {
+                if done(&v) {
+                    return v;
+                }
+                last = Some(v);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {path} never got there in {limit:?}; last answer {last:?}\ncaribix log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+}
+
+/// Runs a program until it exits by itself (at most `limit`), its output
+/// in `log`; fails the test when it does not finish or exits non-zero.
+pub fn run_to_exit(mut cmd: Command, log: &Path, limit: Duration) {
+    let out = std::fs::File::create(log).expect("create the log file");
+    let err = out.try_clone().expect("clone the log file");
+    let mut p = Proc(
+        cmd.stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}")),
+    );
+    let deadline = Instant::now() + limit;
+    loop {
+        match p.0.try_wait() {
+            Ok(Some(status)) => {
+                assert!(
+                    status.success(),
+                    "{cmd:?} exited with {status}:\n{}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+                return;
+            }
+            Ok(None) => {}
+            Err(e) => panic!("waiting for {cmd:?}: {e}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{cmd:?} did not finish in {limit:?}:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// An Ethernet II / IPv4 frame: `payload` after a 20-octet IPv4 header of
+/// protocol `proto` (checksum left zero: exporters do not check it).
+pub fn ipv4_frame(
+    dst_mac: [u8; 6],
+    src_mac: [u8; 6],
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    proto: u8,
+    l4: &[u8],
+) -> Vec<u8> {
+    let total = u16::try_from(20 + l4.len()).expect("an IPv4 packet under 64 KiB");
+    let mut f = Vec::with_capacity(34 + l4.len());
+    f.extend_from_slice(&dst_mac);
+    f.extend_from_slice(&src_mac);
+    f.extend_from_slice(&[0x08, 0x00]);
+    f.extend_from_slice(&[0x45, 0]);
+    f.extend_from_slice(&total.to_be_bytes());
+    f.extend_from_slice(&[0, 1, 0, 0, 64, proto, 0, 0]);
+    f.extend_from_slice(&src.octets());
+    f.extend_from_slice(&dst.octets());
+    f.extend_from_slice(l4);
+    f
+}
+
+/// A UDP header and `n` octets of payload.
+pub fn udp(sport: u16, dport: u16, n: usize) -> Vec<u8> {
+    let len = u16::try_from(8 + n).expect("a UDP datagram under 64 KiB");
+    let mut u = Vec::with_capacity(8 + n);
+    u.extend_from_slice(&sport.to_be_bytes());
+    u.extend_from_slice(&dport.to_be_bytes());
+    u.extend_from_slice(&len.to_be_bytes());
+    u.extend_from_slice(&[0, 0]);
+    u.resize(8 + n, 0xab);
+    u
+}
+
+/// A TCP header (data offset 5, flags `flags`) and `n` octets of payload.
+pub fn tcp(sport: u16, dport: u16, flags: u8, n: usize) -> Vec<u8> {
+    let mut t = Vec::with_capacity(20 + n);
+    t.extend_from_slice(&sport.to_be_bytes());
+    t.extend_from_slice(&dport.to_be_bytes());
+    t.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    t.resize(20 + n, 0xcd);
+    t
+}
