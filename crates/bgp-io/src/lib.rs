@@ -14,11 +14,18 @@
 //! here ([`PeerIo::md5`], [`PeerIo::gtsm`]); the listener that accepts
 //! incoming ones sets them with [`sockopt`].
 //!
-//! Known limitations: when a second connection arrives
-//! while one is being opened, the newer one replaces the older unless the
-//! older is Established (then the newer is refused); full RFC 4271 §6.8
-//! collision handling with both connections kept until the OPENs is not
-//! done here.
+//! Connection collisions (RFC 4271 §6.8): a connection from the peer that
+//! arrives while one is in use runs a session of its own until an OPEN
+//! tells who the peer is (on either connection); then
+//! [`bgp_session::collision()`] keeps one by the BGP Identifier rule and
+//! the other gets Cease / Connection Collision Resolution (RFC 4486
+//! subcode 7) and is closed. An Established session is kept and the new
+//! connection closed, except when the peer announced graceful restart on
+//! it (RFC 4724 §4.2): then the new connection means the peer restarted,
+//! the old session is treated as if its TCP connection had failed (so the
+//! routing layer keeps its routes as stale) and the new one goes on. The
+//! winner keeps running as the peer's session; only one candidate
+//! connection is held at a time (a third is refused).
 
 pub mod sockopt;
 
@@ -26,7 +33,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bgp_session::{Direction, DownReason, Input, Negotiated, Output, Session, State, Timer};
+use bgp_session::{
+    collision, Direction, DownReason, Input, Negotiated, Output, Session, State, Timer, Verdict,
+};
 use bgp_wire::RouteRefresh;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -310,6 +319,150 @@ fn report(
     let _ = events.send(ev);
 }
 
+/// A second connection from the peer, with a session of its own, while
+/// the collision is not settled (RFC 4271 §6.8).
+struct Candidate {
+    session: Session,
+    stream: TcpStream,
+    /// Outputs not acted on yet.
+    out: Vec<Output>,
+    /// Outputs that followed the peer's OPEN: they belong to the session
+    /// that wins, and are acted on only if this one does.
+    after_open: Vec<Output>,
+}
+
+impl Candidate {
+    /// Start a session like `main` on the peer's new connection.
+    fn new(main: &Session, stream: TcpStream) -> Option<Candidate> {
+        let mut session = Session::new(main.config().clone()).ok()?;
+        let _ = stream.set_nodelay(true);
+        let mut out = Vec::new();
+        let now = Instant::now();
+        session.handle_into(now, Input::ManualStart, &mut out);
+        session.handle_into(now, Input::TcpConnected(Direction::Inbound), &mut out);
+        Some(Candidate {
+            session,
+            stream,
+            out,
+            after_open: Vec::new(),
+        })
+    }
+
+    /// Write what the candidate's session says; `Some(true)` once the
+    /// peer's OPEN arrived on it, `None` when it is gone.
+    async fn progress(&mut self) -> Option<bool> {
+        let mut w = Vec::new();
+        let mut gone = false;
+        let mut opened = !self.after_open.is_empty();
+        let mut it = std::mem::take(&mut self.out).into_iter();
+        while let Some(o) = it.next() {
+            match o {
+                Output::Send(b) => w.extend_from_slice(&b),
+                Output::Disconnect | Output::Down(_) => gone = true,
+                Output::OpenReceived { .. } => {
+                    opened = true;
+                    self.after_open.extend(it.by_ref());
+                }
+                _ => {}
+            }
+        }
+        if !w.is_empty() && self.stream.write_all(&w).await.is_err() {
+            gone = true;
+        }
+        (!gone).then_some(opened)
+    }
+
+    /// Lose the collision: Cease / Connection Collision Resolution, close.
+    async fn dump(mut self) {
+        self.session
+            .handle_into(Instant::now(), Input::OpenCollisionDump, &mut self.out);
+        let _ = self.progress().await;
+        let _ = self.stream.shutdown().await;
+    }
+}
+
+async fn read_candidate(cand: &mut Option<Candidate>, buf: &mut [u8]) -> std::io::Result<usize> {
+    match cand {
+        Some(c) => c.stream.read(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Settle a collision between the connection in use and the candidate, if
+/// an OPEN says enough. When the candidate wins, it becomes `session` and
+/// `stream`, and the loser is closed (with Cease 6/7, or, for an
+/// Established session of a peer doing graceful restart, as a failed
+/// connection).
+async fn settle(
+    session: &mut Session,
+    stream: &mut TcpStream,
+    cand: &mut Option<Candidate>,
+    outputs: &mut Vec<Output>,
+    events: &mpsc::UnboundedSender<Event>,
+    status: &SharedStatus,
+) {
+    let Some(c) = cand.as_ref() else { return };
+    // RFC 4724 §4.2: a new connection from a peer that announced graceful
+    // restart means it restarted; the old session is dead.
+    let restarted = session.state() == State::Established
+        && session
+            .negotiated()
+            .is_some_and(|n| n.graceful_restart.is_some())
+        && c.session.peer_identity().is_some();
+    let verdict = if restarted {
+        Verdict::CloseExisting
+    } else {
+        match collision(session, &c.session) {
+            // The connection in use has not even sent an OPEN (DelayOpen)
+            // while the candidate has the peer's: the candidate goes on.
+            Verdict::NoCollision
+                if c.session.peer_identity().is_some()
+                    && !matches!(
+                        session.state(),
+                        State::OpenSent | State::OpenConfirm | State::Established
+                    ) =>
+            {
+                Verdict::CloseExisting
+            }
+            v => v,
+        }
+    };
+    match verdict {
+        Verdict::NoCollision => {}
+        Verdict::CloseNew => {
+            if let Some(c) = cand.take() {
+                c.dump().await;
+            }
+        }
+        Verdict::CloseExisting => {
+            let Some(mut c) = cand.take() else { return };
+            let input = if restarted {
+                Input::TcpConnectionFails
+            } else {
+                Input::OpenCollisionDump
+            };
+            session.handle_into(Instant::now(), input, outputs);
+            let mut w = Vec::new();
+            for o in outputs.drain(..) {
+                match o {
+                    Output::Send(b) => w.extend_from_slice(&b),
+                    Output::Connect | Output::Disconnect => {}
+                    other => report(session, other, events, status),
+                }
+            }
+            if !w.is_empty() {
+                let _ = stream.write_all(&w).await;
+            }
+            let _ = stream.shutdown().await;
+            std::mem::swap(session, &mut c.session);
+            std::mem::swap(stream, &mut c.stream);
+            outputs.append(&mut c.after_open);
+            outputs.append(&mut c.out);
+            publish(session, status);
+        }
+    }
+}
+
 /// Drive one TCP connection. Returns true when the task must end.
 #[allow(clippy::too_many_arguments)]
 async fn run_connection(
@@ -326,68 +479,117 @@ async fn run_connection(
     let _ = stream.set_nodelay(true);
     session.handle_into(Instant::now(), Input::TcpConnected(dir), outputs);
     let mut buf = vec![0u8; 64 * 1024];
+    let mut cbuf = vec![0u8; 16 * 1024];
+    let mut cand: Option<Candidate> = None;
     loop {
         // Act on outputs.
         let mut close = false;
+        let mut open_received = false;
         let mut wbuf: Vec<u8> = Vec::new();
         for o in outputs.drain(..) {
             match o {
                 Output::Send(b) => wbuf.extend_from_slice(&b),
                 Output::Disconnect => close = true,
                 Output::Connect => {}
+                Output::OpenReceived { .. } => open_received = true,
                 other => report(session, other, events, status),
             }
         }
-        if !wbuf.is_empty() && stream.write_all(&wbuf).await.is_err() {
+        let write_failed = !wbuf.is_empty() && stream.write_all(&wbuf).await.is_err();
+        if write_failed {
             session.handle_into(Instant::now(), Input::TcpConnectionFails, outputs);
+        }
+        publish(session, status);
+        if close || write_failed {
+            if close {
+                let _ = stream.shutdown().await;
+            }
+            // A candidate connection from the peer takes over.
+            if let Some(mut c) = cand.take() {
+                for o in outputs.drain(..) {
+                    if !matches!(o, Output::Send(_) | Output::Connect | Output::Disconnect) {
+                        report(session, o, events, status);
+                    }
+                }
+                std::mem::swap(session, &mut c.session);
+                stream = c.stream;
+                outputs.append(&mut c.after_open);
+                outputs.append(&mut c.out);
+                continue;
+            }
             // The connection is gone: run_peer acts on what the session
             // says next (restart timers, a new connection).
             return false;
         }
-        publish(session, status);
-        if close {
-            let _ = stream.shutdown().await;
-            return false;
+        if open_received && cand.is_some() {
+            settle(session, &mut stream, &mut cand, outputs, events, status).await;
+            continue;
         }
-        let deadline = next_deadline(session);
+        let deadline = match (
+            next_deadline(session),
+            cand.as_ref().and_then(|c| next_deadline(&c.session)),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         tokio::select! {
             r = stream.read(&mut buf) => {
                 match r {
                     Ok(0) | Err(_) => {
                         session.handle_into(Instant::now(), Input::TcpConnectionFails, outputs);
-                        return false;
+                        if cand.is_none() {
+                            // run_peer acts on the outputs.
+                            return false;
+                        }
+                        // The candidate takes over at the top of the loop.
+                        outputs.push(Output::Disconnect);
                     }
                     Ok(n) => {
                         session.handle_into(Instant::now(), Input::Received(&buf[..n]), outputs);
                     }
                 }
             }
-            _ = sleep_until(deadline) => fire_timers(session, outputs),
+            r = read_candidate(&mut cand, &mut cbuf) => {
+                let fed = match (r, cand.as_mut()) {
+                    (Ok(n), Some(c)) if n > 0 => {
+                        c.session.handle_into(Instant::now(), Input::Received(&cbuf[..n]), &mut c.out);
+                        true
+                    }
+                    _ => false,
+                };
+                if !fed {
+                    cand = None;
+                } else if let Some(c) = cand.as_mut() {
+                    match c.progress().await {
+                        None => cand = None,
+                        Some(true) => settle(session, &mut stream, &mut cand, outputs, events, status).await,
+                        Some(false) => {}
+                    }
+                }
+            }
+            _ = sleep_until(deadline) => {
+                fire_timers(session, outputs);
+                if let Some(c) = cand.as_mut() {
+                    fire_timers(&mut c.session, &mut c.out);
+                    if c.progress().await.is_none() {
+                        cand = None;
+                    }
+                }
+            }
             conn = recv_inbound(&mut io.inbound) => {
-                // A second connection while this one runs: keep an
-                // Established one; otherwise the newer replaces it.
-                if let Some(conn) = conn {
-                    if session.state() == State::Established {
-                        drop(conn);
-                    } else {
-                        session.handle_into(Instant::now(), Input::OpenCollisionDump, outputs);
-                        for o in outputs.drain(..) {
-                            match o {
-                                Output::Send(b) => { let _ = stream.write_all(&b).await; }
-                                Output::Connect | Output::Disconnect => {}
-                                other => report(session, other, events, status),
+                match conn {
+                    // A second connection from the peer: it gets a session
+                    // of its own until the OPENs settle the collision.
+                    Some(conn) if cand.is_none() && hold_until.is_none() => {
+                        if let Some(mut c) = Candidate::new(session, conn) {
+                            if c.progress().await.is_some() {
+                                cand = Some(c);
                             }
                         }
-                        let _ = stream.shutdown().await;
-                        // Start over on the new connection.
-                        session.handle_into(Instant::now(), Input::AutomaticStart, outputs);
-                        outputs.retain(|o| !matches!(o, Output::Connect));
-                        stream = conn;
-                        let _ = stream.set_nodelay(true);
-                        session.handle_into(Instant::now(), Input::TcpConnected(Direction::Inbound), outputs);
                     }
-                } else {
-                    io.inbound = None;
+                    // A third one, or while held down: refused.
+                    Some(conn) => drop(conn),
+                    None => io.inbound = None,
                 }
             }
             cmd = commands.recv() => {
@@ -396,7 +598,7 @@ async fn run_connection(
                         if session.state() == State::Established {
                             if stream.write_all(&bytes).await.is_err() {
                                 session.handle_into(Instant::now(), Input::TcpConnectionFails, outputs);
-                                return false;
+                                outputs.push(Output::Disconnect);
                             } else if let Ok(mut s) = status.lock() {
                                 s.messages_out += 1;
                                 s.update_bytes_out += bytes.len() as u64;
@@ -404,17 +606,26 @@ async fn run_connection(
                         }
                     }
                     Some(Command::Stop { subcode, message }) => {
+                        if let Some(c) = cand.take() {
+                            c.dump().await;
+                        }
                         session.handle_into(Instant::now(), Input::ManualStop { subcode, message }, outputs);
                         flush_final(session, &mut stream, outputs, events, status).await;
                         return true;
                     }
                     Some(Command::AutomaticStop { subcode, message, hold }) => {
                         *hold_until = Some(Instant::now() + hold);
+                        if let Some(c) = cand.take() {
+                            c.dump().await;
+                        }
                         // The NOTIFICATION and the close come out as
                         // outputs at the top of the loop.
                         session.handle_into(Instant::now(), Input::AutomaticStop { subcode, message }, outputs);
                     }
                     None => {
+                        if let Some(c) = cand.take() {
+                            c.dump().await;
+                        }
                         session.handle_into(Instant::now(), Input::ManualStop { subcode: 2, message: String::new() }, outputs);
                         flush_final(session, &mut stream, outputs, events, status).await;
                         return true;
