@@ -28,7 +28,7 @@ const T: Duration = Duration::from_secs(10);
 fn peer_open(id: Ipv4Addr, gr: bool) -> Vec<u8> {
     let mut cfg = Config::new(PEER_AS, id, LOCAL_AS);
     cfg.role = None;
-    cfg.graceful_restart = gr.then(|| GracefulRestartConfig {
+    cfg.graceful_restart = gr.then_some(GracefulRestartConfig {
         restart_time: 120,
         families: bgp_wire::FamilySet::BOTH,
     });
