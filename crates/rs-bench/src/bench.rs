@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bgp_wire::Prefix;
 
-use crate::load::{encode_announce, encode_withdraw, MemberLoad};
+use crate::load::{encode_announce, encode_withdraw, Lookup, MemberLoad};
 use crate::plan::{self, Addressing, Group, Plan, Reject, RS_ASN};
 use crate::procs::{self, Proc};
 use crate::targets::{self, Kind, Setup};
@@ -126,7 +126,7 @@ pub async fn main(o: Options) -> Result<(), String> {
         plan.make_vrps(o.vrps);
     }
     let plan = Arc::new(plan);
-    let index = Arc::new(plan.index.clone());
+    let index = Arc::new(Lookup::new(&plan.index));
     let rs = SocketAddr::new(IpAddr::V4(addr.rs), port);
     let mut rows = Vec::new();
     eprintln!(
@@ -312,7 +312,7 @@ fn churn_groups(m: &plan::Member) -> Vec<&Group> {
 async fn one(
     kind: Kind,
     plan: &Plan,
-    index: &Arc<crate::plan::PrefixIndex>,
+    index: &Arc<Lookup>,
     s: &Setup,
     o: &Options,
 ) -> Result<Outcome, String> {

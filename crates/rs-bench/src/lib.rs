@@ -4,7 +4,8 @@
 //! per second against pmacct's sfacctd and nfacctd).
 //!
 //! Modules: [`plan`] (what members announce and must receive), [`load`]
-//! (the BGP load generator), [`targets`] (the daemons and their equivalent
+//! (the BGP load generator), [`wire`] (the lean session both use after
+//! the OPEN exchange), [`targets`] (the daemons and their equivalent
 //! configurations), [`sink`] (the generator's ceiling), [`procs`]
 //! (processes and `/proc` figures), [`bench`] (the runs and the report),
 //! [`flows`] (the flow benchmark).
@@ -19,3 +20,4 @@ pub mod plan;
 pub mod procs;
 pub mod sink;
 pub mod targets;
+pub mod wire;

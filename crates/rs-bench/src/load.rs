@@ -1,9 +1,11 @@
-//! The load generator: one BGP session per simulated member, built on
-//! caribix's own session code (`bgp-session` over `bgp-io`) and codec, and
-//! leaner than the `speaker` crate for this job: UPDATEs are encoded before
-//! the clock starts, and received prefixes are counted in a bitmap indexed
-//! by the plan instead of a hash set, so a member holding millions of
-//! routes costs a few hundred kilobytes.
+//! The load generator: one BGP session per simulated member, leaner than
+//! the `speaker` crate and than a full `bgp-io` session for this job:
+//! `bgp-session` runs the OPEN exchange, then [`crate::wire`] takes the
+//! connection (separate read and write tasks, one large read buffer, no
+//! allocation or decode into owned values per message). UPDATEs are
+//! encoded before the clock starts, and received prefixes are counted in
+//! a bitmap indexed by the plan instead of a hash set, so a member holding
+//! millions of routes costs a few hundred kilobytes.
 //!
 //! Not here: deciding what to announce (see `plan`), targets, timing.
 
@@ -12,14 +14,29 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bgp_io::{run_peer, Command, Event, PeerIo, SharedStatus, Status};
-use bgp_session::{Config, Session, State};
+use bgp_session::{Config, Direction, Input, Session};
 use bgp_wire::builder::{pack_announcements, pack_withdrawals};
-use bgp_wire::message::frame;
-use bgp_wire::{DecodeCtx, EncodeCtx, Family, Message, Nlri, Prefix};
-use tokio::sync::mpsc;
+use bgp_wire::{EncodeCtx, Family, Nlri, Prefix};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::{mpsc, Notify};
 
 use crate::plan::{is_v6, nlri, Group, Member, PrefixIndex};
+use crate::wire::{cease, handshake, msg_type, walk_update, Framer, KEEPALIVE};
+
+/// Read buffer of one session: large, so that a burst from the target is
+/// taken in few reads.
+const READ_BUFFER: usize = 1 << 20;
+
+/// What the bench asks of a running member session.
+#[derive(Debug)]
+enum Cmd {
+    /// Pre-encoded UPDATEs to write.
+    Send(Vec<u8>),
+    /// Cease and end.
+    Stop,
+}
 
 /// Counters of one member, readable while it runs.
 #[derive(Debug, Default)]
@@ -39,8 +56,7 @@ pub struct Counts {
 /// One running member session.
 #[derive(Debug)]
 pub struct MemberLoad {
-    cmd: mpsc::UnboundedSender<Command>,
-    status: SharedStatus,
+    cmd: mpsc::UnboundedSender<Cmd>,
     /// Counters.
     pub counts: Arc<Counts>,
     enc: Arc<Mutex<Option<EncodeCtx>>>,
@@ -53,7 +69,7 @@ impl MemberLoad {
         m: &Member,
         rs: SocketAddr,
         rs_asn: u32,
-        index: Arc<PrefixIndex>,
+        index: Arc<Lookup>,
     ) -> Result<MemberLoad, String> {
         let mut cfg = Config::new(m.asn, m.addr, rs_asn);
         cfg.passive = false;
@@ -61,37 +77,30 @@ impl MemberLoad {
         cfg.connect_retry = Duration::from_secs(1);
         cfg.restart_delay = Some(Duration::from_secs(1));
         cfg.role = None;
-        let session = Session::new(cfg).map_err(|e| format!("member AS{}: {e:?}", m.asn))?;
+        Session::new(cfg.clone()).map_err(|e| format!("member AS{}: {e:?}", m.asn))?;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-        let status: SharedStatus = Arc::new(Mutex::new(Status::default()));
-        let io = PeerIo {
-            inbound: None,
-            remote: rs,
-            local: Some(IpAddr::V4(m.addr)),
-            md5: None,
-            gtsm: false,
-        };
-        tokio::spawn(run_peer(session, io, cmd_rx, ev_tx, status.clone()));
         let counts = Arc::new(Counts::default());
         let enc = Arc::new(Mutex::new(None));
-        tokio::spawn(receive(ev_rx, index, counts.clone(), enc.clone()));
+        let local = SocketAddr::new(IpAddr::V4(m.addr), 0);
+        tokio::spawn(drive(
+            cfg,
+            local,
+            rs,
+            cmd_rx,
+            index,
+            counts.clone(),
+            enc.clone(),
+        ));
         Ok(MemberLoad {
             cmd: cmd_tx,
-            status,
             counts,
             enc,
         })
     }
 
-    /// Whether the session is Established and its encode context known.
+    /// Whether the session is Established (its encode context is known).
     pub fn established(&self) -> bool {
-        let up = self
-            .status
-            .lock()
-            .map(|s| s.state == State::Established)
-            .unwrap_or(false);
-        up && self.enc.lock().map(|e| e.is_some()).unwrap_or(false)
+        self.enc.lock().map(|e| e.is_some()).unwrap_or(false)
     }
 
     /// The encode context of the current session.
@@ -101,7 +110,7 @@ impl MemberLoad {
 
     /// Write pre-encoded UPDATEs.
     pub fn send(&self, bytes: Vec<u8>) {
-        let _ = self.cmd.send(Command::Send(bytes));
+        let _ = self.cmd.send(Cmd::Send(bytes));
     }
 
     /// Distinct planned prefixes held.
@@ -111,10 +120,7 @@ impl MemberLoad {
 
     /// Stop with a Cease.
     pub fn stop(&self) {
-        let _ = self.cmd.send(Command::Stop {
-            subcode: 2,
-            message: "rs-bench done".into(),
-        });
+        let _ = self.cmd.send(Cmd::Stop);
     }
 }
 
@@ -150,73 +156,250 @@ pub fn encode_withdraw(ctx: &EncodeCtx, list: &[Prefix]) -> Vec<u8> {
     out
 }
 
-async fn receive(
-    mut events: mpsc::UnboundedReceiver<Event>,
-    index: Arc<PrefixIndex>,
+/// One member's session for the whole run: connect, OPEN exchange, then
+/// read and count until the connection ends; again after a second unless
+/// stopped.
+async fn drive(
+    cfg: Config,
+    local: SocketAddr,
+    rs: SocketAddr,
+    mut cmds: mpsc::UnboundedReceiver<Cmd>,
+    index: Arc<Lookup>,
     counts: Arc<Counts>,
     enc: Arc<Mutex<Option<EncodeCtx>>>,
 ) {
-    let mut bits = vec![0u64; index.len().div_ceil(64)];
-    let mut held = 0u64;
-    let mut dctx: Option<DecodeCtx> = None;
-    while let Some(ev) = events.recv().await {
-        match ev {
-            Event::Established(n) => {
-                dctx = Some(n.decode_ctx());
-                if let Ok(mut e) = enc.lock() {
-                    *e = Some(n.encode_ctx());
-                }
+    let mut held = Held {
+        bits: vec![0u64; index.order.len().div_ceil(64)],
+        next: 0,
+        held: 0,
+    };
+    let mut framer = Framer::new(READ_BUFFER);
+    loop {
+        if let Some(session) = connect_and_open(&cfg, local, rs, &mut framer).await {
+            let (stream, n) = session;
+            if let Ok(mut e) = enc.lock() {
+                *e = Some(n.encode_ctx());
             }
-            Event::Down(_) => {
-                dctx = None;
-                if let Ok(mut e) = enc.lock() {
-                    *e = None;
-                }
-                bits.iter_mut().for_each(|b| *b = 0);
-                held = 0;
-                counts.held.store(0, Ordering::Relaxed);
-                counts.downs.fetch_add(1, Ordering::Relaxed);
-            }
-            Event::Update(bytes) => {
-                let Some(ctx) = dctx else { continue };
-                let mut buf = &bytes[..];
-                let mut announced = 0u64;
-                let max = if ctx.extended_message { 65535 } else { 4096 };
-                while let Ok(Some(len)) = frame(buf, max) {
-                    let Some(msg) = buf.get(..len) else { break };
-                    if let Ok(Message::Update(u)) = Message::decode(msg, &ctx) {
-                        counts.updates.fetch_add(1, Ordering::Relaxed);
-                        for n in u.withdrawals() {
-                            if let Some(&i) = index.get(&n.prefix) {
-                                if flip(&mut bits, i, false) {
-                                    held -= 1;
-                                }
-                            }
+            let add_path = [
+                n.add_path_receive.contains(Family::Ipv4Unicast),
+                n.add_path_receive.contains(Family::Ipv6Unicast),
+            ];
+            let keepalive = Duration::from_secs(u64::from(n.keepalive_interval.max(1)));
+            let (mut rd, wr) = stream.into_split();
+            let closed = Arc::new(Notify::new());
+            let mut writer = tokio::spawn(write_loop(wr, cmds, closed.clone(), keepalive));
+            let ended = loop {
+                tokio::select! {
+                    r = framer.fill(&mut rd) => {
+                        if !matches!(r, Ok(n) if n > 0) {
+                            break None;
                         }
-                        if !u.treat_as_withdraw() {
-                            for n in u.announced() {
-                                announced += 1;
-                                match index.get(&n.prefix) {
-                                    Some(&i) => {
-                                        if flip(&mut bits, i, true) {
-                                            held += 1;
-                                        }
-                                    }
-                                    None => {
-                                        counts.unexpected.fetch_add(1, Ordering::Relaxed);
-                                    }
-                                }
-                            }
+                        if !count(&mut framer, add_path, &index, &counts, &mut held) {
+                            break None;
                         }
                     }
-                    buf = buf.get(len..).unwrap_or(&[]);
+                    w = &mut writer => break Some(w),
                 }
-                counts.held.store(held, Ordering::Relaxed);
-                counts.announcements.fetch_add(announced, Ordering::Relaxed);
+            };
+            let back = match ended {
+                Some(w) => w,
+                None => {
+                    closed.notify_one();
+                    writer.await
+                }
+            };
+            if let Ok(mut e) = enc.lock() {
+                *e = None;
             }
-            Event::RouteRefresh(_) => {}
+            held.bits.iter_mut().for_each(|b| *b = 0);
+            held.held = 0;
+            counts.held.store(0, Ordering::Relaxed);
+            counts.downs.fetch_add(1, Ordering::Relaxed);
+            match back {
+                Ok((c, false)) => cmds = c,
+                _ => return,
+            }
+        }
+        // Restart delay; UPDATEs asked for while down are dropped, as a
+        // real session would.
+        let pause = tokio::time::sleep(Duration::from_secs(1));
+        tokio::pin!(pause);
+        loop {
+            tokio::select! {
+                _ = &mut pause => break,
+                c = cmds.recv() => match c {
+                    Some(Cmd::Send(_)) => {}
+                    Some(Cmd::Stop) | None => return,
+                },
+            }
         }
     }
+}
+
+/// Connect from `local` to `rs` and run the OPEN exchange.
+async fn connect_and_open(
+    cfg: &Config,
+    local: SocketAddr,
+    rs: SocketAddr,
+    framer: &mut Framer,
+) -> Option<(TcpStream, Box<bgp_session::Negotiated>)> {
+    let socket = TcpSocket::new_v4().ok()?;
+    socket.bind(local).ok()?;
+    let mut stream = tokio::time::timeout(Duration::from_secs(10), socket.connect(rs))
+        .await
+        .ok()?
+        .ok()?;
+    let _ = stream.set_nodelay(true);
+    let mut session = Session::new(cfg.clone()).ok()?;
+    let mut out = Vec::new();
+    session.handle_into(std::time::Instant::now(), Input::ManualStart, &mut out);
+    *framer = Framer::new(READ_BUFFER);
+    let n = handshake(
+        &mut session,
+        &mut stream,
+        Direction::Outbound,
+        framer,
+        Duration::from_secs(30),
+    )
+    .await
+    .ok()?;
+    framer.set_max(if n.extended_message { 65535 } else { 4096 });
+    Some((stream, n))
+}
+
+/// Write what the bench asks and a KEEPALIVE every `keepalive`, until
+/// told to stop (returns the command channel and true), the reader saw the
+/// connection end, or a write fails (false).
+async fn write_loop(
+    mut wr: OwnedWriteHalf,
+    mut cmds: mpsc::UnboundedReceiver<Cmd>,
+    closed: Arc<Notify>,
+    keepalive: Duration,
+) -> (mpsc::UnboundedReceiver<Cmd>, bool) {
+    let mut tick = tokio::time::interval(keepalive);
+    loop {
+        tokio::select! {
+            c = cmds.recv() => match c {
+                Some(Cmd::Send(b)) => {
+                    if wr.write_all(&b).await.is_err() {
+                        return (cmds, false);
+                    }
+                }
+                Some(Cmd::Stop) | None => {
+                    let _ = wr.write_all(&cease(2)).await;
+                    let _ = wr.shutdown().await;
+                    return (cmds, true);
+                }
+            },
+            _ = tick.tick() => {
+                if wr.write_all(&KEEPALIVE).await.is_err() {
+                    return (cmds, false);
+                }
+            }
+            _ = closed.notified() => return (cmds, false),
+        }
+    }
+}
+
+/// Planned prefixes held by one member.
+struct Held {
+    bits: Vec<u64>,
+    held: u64,
+    /// Index guessed for the next prefix: the one after the last found.
+    next: u32,
+}
+
+/// Prefix to plan index. Targets send a group's prefixes together and in
+/// the order they were announced, which is plan order, so the index after
+/// the last one found is checked first (one sequential read) and the hash
+/// table, whose random reads miss the cache at these sizes, is the
+/// fallback.
+#[derive(Debug)]
+pub struct Lookup {
+    map: PrefixIndex,
+    order: Vec<Prefix>,
+}
+
+impl Lookup {
+    /// From the plan's index.
+    pub fn new(index: &PrefixIndex) -> Lookup {
+        let mut order = vec![Prefix::V4(0, 0); index.len()];
+        for (p, &i) in index {
+            if let Some(slot) = order.get_mut(i as usize) {
+                *slot = *p;
+            }
+        }
+        Lookup {
+            map: index.clone(),
+            order,
+        }
+    }
+
+    /// The plan index of `p`, trying `guess` first.
+    #[inline]
+    fn get(&self, p: &Prefix, guess: u32) -> Option<u32> {
+        if self.order.get(guess as usize) == Some(p) {
+            return Some(guess);
+        }
+        self.map.get(p).copied()
+    }
+}
+
+/// Count every complete message in `framer`. False when the session must
+/// end (NOTIFICATION received, framing error).
+fn count(
+    framer: &mut Framer,
+    add_path: [bool; 2],
+    index: &Lookup,
+    counts: &Counts,
+    h: &mut Held,
+) -> bool {
+    let (mut updates, mut announced, mut unexpected) = (0u64, 0u64, 0u64);
+    let mut ok = true;
+    loop {
+        let msg = match framer.next_message() {
+            Ok(Some(m)) => m,
+            Ok(None) => break,
+            Err(_) => {
+                ok = false;
+                break;
+            }
+        };
+        match msg.get(18).copied() {
+            Some(msg_type::UPDATE) => {
+                updates += 1;
+                let _ = walk_update(msg, add_path, |ann, n| match index.get(&n.prefix, h.next) {
+                    Some(i) => {
+                        h.next = i.wrapping_add(1);
+                        if flip(&mut h.bits, i, ann) {
+                            if ann {
+                                h.held += 1;
+                            } else {
+                                h.held -= 1;
+                            }
+                        }
+                        announced += u64::from(ann);
+                    }
+                    None => {
+                        announced += u64::from(ann);
+                        unexpected += u64::from(ann);
+                    }
+                });
+            }
+            Some(msg_type::NOTIFICATION) => {
+                ok = false;
+                break;
+            }
+            _ => {}
+        }
+    }
+    counts.held.store(h.held, Ordering::Relaxed);
+    counts.updates.fetch_add(updates, Ordering::Relaxed);
+    counts.announcements.fetch_add(announced, Ordering::Relaxed);
+    if unexpected > 0 {
+        counts.unexpected.fetch_add(unexpected, Ordering::Relaxed);
+    }
+    ok
 }
 
 /// Set or clear bit `i`; returns whether it changed.
