@@ -5,7 +5,11 @@
 //! minutes to the store (a minute written again replaces itself, so late
 //! records count once), applies the retention, and refreshes the route
 //! server's prefixes (attribution by destination prefix, and local-traffic
-//! identification) every minute.
+//! identification) every minute. Router MACs are learned from sampled BGP
+//! session packets between members' session addresses and the route
+//! server (or each other) and used for attribution; the learned-MAC table
+//! and the bilateral sessions seen are published for the API at every
+//! flush and whenever a MAC is learned or moves.
 //!
 //! The protocol work is in the `flow`, `traffic` and `flowstore` crates;
 //! this module only owns sockets, the clock and the task. The HTTP side is
@@ -13,7 +17,8 @@
 
 use crate::daemon::Handle;
 use flow::{
-    Aggregator, Counters, Decoder, DecoderConfig, ErrorKind, MemberTable, Retention, UnixMillis,
+    Aggregator, BilateralSession, Counters, Decoder, DecoderConfig, ErrorKind, MacAddr,
+    MemberTable, Retention, UnixMillis,
 };
 use flowstore::{Store, StoreUrl};
 use prometheus_client::metrics::counter::Counter;
@@ -28,6 +33,9 @@ use traffic::{Delegations, LocalNets, Prefix, Tally};
 
 /// Minutes written again on every flush (late records land in them).
 const REWRITE_SECS: u64 = 300;
+
+/// Learned MACs not seen for this long are forgotten.
+const LEARNED_MAC_AGE_MS: u64 = 7 * 86_400_000;
 
 /// How long minutes stay in memory after being stored.
 const MEMORY_RETENTION: Retention = Retention {
@@ -63,6 +71,70 @@ pub(crate) struct Shared {
     pub store: Mutex<Box<dyn Store>>,
     /// Member names by ASN.
     pub names: HashMap<u32, String>,
+    /// The collector's in-memory state, as of its last publication.
+    pub live: Mutex<Live>,
+}
+
+/// Where a member's MAC comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MacSource {
+    /// `macs` in the member's configuration.
+    Config,
+    /// Learned from BGP session samples.
+    Learned,
+}
+
+/// One row of the MAC table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MacRow {
+    pub mac: MacAddr,
+    pub asn: u32,
+    pub source: MacSource,
+    /// Session address it was last seen with (learned only).
+    pub address: Option<IpAddr>,
+    /// First and last observation, Unix seconds (learned only).
+    pub first_seen: Option<u64>,
+    pub last_seen: Option<u64>,
+    pub observations: u64,
+}
+
+/// The collector's in-memory state the API shows: member MACs (configured
+/// and learned) and bilateral BGP sessions seen in samples.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Live {
+    pub macs: Vec<MacRow>,
+    pub sessions: Vec<BilateralSession>,
+}
+
+impl Live {
+    fn of(members: &MemberTable, agg: &Aggregator) -> Live {
+        let mut macs: Vec<MacRow> = members
+            .configured_macs()
+            .map(|(mac, asn)| MacRow {
+                mac,
+                asn,
+                source: MacSource::Config,
+                address: None,
+                first_seen: None,
+                last_seen: None,
+                observations: 0,
+            })
+            .chain(members.learned().iter().map(|e| MacRow {
+                mac: e.mac,
+                asn: e.asn,
+                source: MacSource::Learned,
+                address: Some(e.address),
+                first_seen: Some(e.first_seen.secs()),
+                last_seen: Some(e.last_seen.secs()),
+                observations: e.observations,
+            }))
+            .collect();
+        macs.sort_by_key(|m| (m.asn, m.mac));
+        Live {
+            macs,
+            sessions: agg.sessions().cloned().collect(),
+        }
+    }
 }
 
 static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
@@ -94,19 +166,43 @@ fn now_millis() -> UnixMillis {
     UnixMillis::from_system_time(SystemTime::now())
 }
 
+/// Receive buffer asked for each flow socket. Exporters send in bursts
+/// (a switch flushing its sample buffer, pmacct replaying a file): with
+/// Linux's default 208 KiB about a hundred full datagrams fit, and the
+/// rest of a burst is lost. The kernel caps the request at
+/// `net.core.rmem_max`.
+const RECV_BUFFER: usize = 8 << 20;
+
+/// Binds a flow socket with a large receive buffer.
+fn bind_udp(a: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(a), Type::DGRAM, Some(Protocol::UDP))?;
+    if let Err(e) = s.set_recv_buffer_size(RECV_BUFFER) {
+        tracing::warn!(%a, "flow socket: receive buffer of {RECV_BUFFER} octets refused: {e}");
+    }
+    s.set_nonblocking(true)?;
+    s.bind(&a.into())?;
+    let got = s.recv_buffer_size().unwrap_or(0);
+    if got < RECV_BUFFER {
+        tracing::info!(
+            %a,
+            "flow socket receive buffer is {got} octets (raise net.core.rmem_max to {} to avoid losing bursts)",
+            RECV_BUFFER / 2
+        );
+    }
+    UdpSocket::from_std(s.into())
+}
+
 /// Binds the sockets, opens the store and starts the collector task.
 pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, String> {
-    let bind = |a: Option<SocketAddr>, what: &'static str| async move {
-        match a {
-            Some(a) => UdpSocket::bind(a)
-                .await
-                .map(Some)
-                .map_err(|e| format!("[flows] {what} {a}: {e}")),
-            None => Ok(None),
-        }
+    let bind = |a: Option<SocketAddr>, what: &'static str| match a {
+        Some(a) => bind_udp(a)
+            .map(Some)
+            .map_err(|e| format!("[flows] {what} {a}: {e}")),
+        None => Ok(None),
     };
-    let sflow = bind(spec.sflow, "sflow").await?;
-    let ipfix = bind(spec.ipfix, "ipfix").await?;
+    let sflow = bind(spec.sflow, "sflow")?;
+    let ipfix = bind(spec.ipfix, "ipfix")?;
     let url = spec.store.clone();
     let store = tokio::task::spawn_blocking(move || flowstore::open(&url))
         .await
@@ -120,6 +216,7 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
     let shared = Arc::new(Shared {
         store: Mutex::new(store),
         names,
+        live: Mutex::new(Live::default()),
     });
     if SHARED.set(shared.clone()).is_err() {
         return Err("flow collection started twice".into());
@@ -136,7 +233,6 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
     }
     let task = Task {
         decoder: Decoder::new(DecoderConfig::default()),
-        base_members: spec.members.clone(),
         members: spec.members,
         aggregator: Aggregator::new(MEMORY_RETENTION),
         tally: Tally::new(),
@@ -158,7 +254,6 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
 
 struct Task {
     decoder: Decoder,
-    base_members: MemberTable,
     members: MemberTable,
     aggregator: Aggregator,
     tally: Tally,
@@ -246,12 +341,12 @@ impl Task {
     }
 
     fn set_prefixes(&mut self, list: Vec<(Prefix, u32)>) {
-        let mut m = self.base_members.clone();
+        let mut t = flow::members::PrefixTable::default();
         for (p, asn) in &list {
             // A Prefix always fits its family.
-            let _ = m.add_prefix(p.addr(), p.len(), *asn);
+            let _ = t.insert(p.addr(), p.len(), *asn);
         }
-        self.members = m;
+        self.members.replace_prefixes(t);
         tracing::debug!(
             prefixes = list.len(),
             "flow attribution: route server prefixes refreshed"
@@ -262,10 +357,28 @@ impl Task {
     fn fold(&mut self, d: Result<flow::Decoded, flow::DecodeError>, from: IpAddr, what: &str) {
         match d {
             Ok(d) => {
+                let mut changed = false;
                 for r in &d.records {
+                    for ev in self.members.learn(r) {
+                        match ev.what {
+                            flow::learn::Learned::New => tracing::info!(
+                                mac = %ev.mac, asn = ev.asn,
+                                "flow attribution: learned a member router MAC from BGP session traffic"
+                            ),
+                            flow::learn::Learned::Moved { from } => tracing::warn!(
+                                mac = %ev.mac, asn = ev.asn, from,
+                                "flow attribution: a learned MAC moved to another member"
+                            ),
+                            flow::learn::Learned::Refreshed => continue,
+                        }
+                        changed = true;
+                    }
                     let a = self.members.attribute(r);
                     self.aggregator.add(r, &a);
                     self.tally.add(r, &a, &self.nets);
+                }
+                if changed {
+                    self.publish();
                 }
             }
             Err(e) => tracing::debug!(%from, "{what} datagram dropped: {e}"),
@@ -273,8 +386,17 @@ impl Task {
         self.metrics.sync(self.decoder.counters());
     }
 
+    /// Publishes the MAC table and bilateral sessions for the API.
+    fn publish(&self) {
+        let live = Live::of(&self.members, &self.aggregator);
+        *self.shared.live.lock().unwrap_or_else(|e| e.into_inner()) = live;
+    }
+
     async fn flush(&mut self) {
         let now = now_millis();
+        self.members
+            .expire_learned(UnixMillis(now.0.saturating_sub(LEARNED_MAC_AGE_MS)));
+        self.publish();
         let cut = now.secs().saturating_sub(REWRITE_SECS);
         let starts: BTreeSet<u64> = self
             .aggregator
@@ -518,6 +640,21 @@ pub(crate) fn spec_from_config(cfg: &registry::Config) -> Option<Result<FlowSpec
         members.add_member(m.asn, m.name.clone());
         for mac in &m.macs {
             members.add_mac(flow::MacAddr(mac.0), m.asn);
+        }
+        // BGP session packets from these addresses teach router MACs.
+        for a in &m.ipv4 {
+            members.add_session_address(IpAddr::V4(*a), m.asn);
+        }
+        for a in &m.ipv6 {
+            members.add_session_address(IpAddr::V6(*a), m.asn);
+        }
+    }
+    for rs in &cfg.route_servers {
+        members.add_route_server(IpAddr::V4(rs.router_id));
+        for l in &rs.listen {
+            if !l.ip().is_unspecified() {
+                members.add_route_server(l.ip());
+            }
         }
     }
     // Member border routers: exports from them belong to the member, and

@@ -6,12 +6,18 @@
 //!   tromboned;
 //! - `GET /api/v1/traffic/opportunities?from=&to=`: ranked peering
 //!   opportunities;
+//! - `GET /api/v1/traffic/macs`: member router MACs, configured and learned
+//!   from BGP session samples (with the session address and when);
+//! - `GET /api/v1/traffic/bilateral`: BGP sessions between members seen in
+//!   TCP port 179 samples;
 //! - `GET /metrics`: Prometheus text.
 //!
 //! `from` and `to` are RFC 3339 times (`2026-11-23T09:00:00Z`, offsets and
 //! fractions allowed) or Unix seconds; absent means the last hour. The
 //! window is `[from, to)` over bucket start times. Figures are
 //! sampling-scaled and come from the flow store (see docs/flow-storage.md).
+//! The MAC table and bilateral sessions are the collector's in-memory state
+//! since it started (no window), as published at its last flush.
 
 use axum::extract::Query;
 use axum::http::{header, StatusCode};
@@ -165,16 +171,83 @@ async fn with_store<T: Send + 'static>(
 ) -> Result<T, Response> {
     let (from, to) = window(w, now()).map_err(|e| error(StatusCode::BAD_REQUEST, e.to_string()))?;
     let Some(shared) = crate::flows::shared() else {
-        return Err(error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "flow collection is not configured: add a [flows] section to the configuration".into(),
-        ));
+        return Err(not_configured());
     };
     match tokio::task::spawn_blocking(move || f(&shared, from, to)).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
         Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
     }
+}
+
+fn not_configured() -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "flow collection is not configured: add a [flows] section to the configuration".into(),
+    )
+}
+
+/// The collector's published in-memory state.
+fn live() -> Option<(crate::flows::Live, std::sync::Arc<crate::flows::Shared>)> {
+    let shared = crate::flows::shared()?;
+    let live = shared
+        .live
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Some((live, shared))
+}
+
+async fn macs() -> Response {
+    let Some((live, shared)) = live() else {
+        return not_configured();
+    };
+    let rows: Vec<_> = live
+        .macs
+        .iter()
+        .map(|m| {
+            json!({
+                "mac": m.mac.to_string(),
+                "asn": m.asn,
+                "name": shared.names.get(&m.asn).cloned().unwrap_or_default(),
+                "source": match m.source {
+                    crate::flows::MacSource::Config => "config",
+                    crate::flows::MacSource::Learned => "learned",
+                },
+                "address": m.address.map(|a| a.to_string()),
+                "first_seen": m.first_seen,
+                "last_seen": m.last_seen,
+                "observations": m.observations,
+            })
+        })
+        .collect();
+    Json(json!({ "macs": rows })).into_response()
+}
+
+async fn bilateral() -> Response {
+    let Some((live, shared)) = live() else {
+        return not_configured();
+    };
+    let name = |asn: u32| shared.names.get(&asn).cloned().unwrap_or_default();
+    let rows: Vec<_> = live
+        .sessions
+        .iter()
+        .map(|s| {
+            json!({
+                "a_asn": s.a,
+                "a_name": name(s.a),
+                "a_address": s.a_ip.map(|a| a.to_string()),
+                "b_asn": s.b,
+                "b_name": name(s.b),
+                "b_address": s.b_ip.map(|a| a.to_string()),
+                "first_seen": s.first_seen.secs(),
+                "last_seen": s.last_seen.secs(),
+                "observations": s.observations,
+                "packets": s.packets,
+            })
+        })
+        .collect();
+    Json(json!({ "sessions": rows })).into_response()
 }
 
 fn lock(s: &crate::flows::Shared) -> std::sync::MutexGuard<'_, Box<dyn flowstore::Store>> {
@@ -274,6 +347,8 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/api/v1/traffic/matrix", get(matrix))
         .route("/api/v1/traffic/local", get(local))
         .route("/api/v1/traffic/opportunities", get(opportunities))
+        .route("/api/v1/traffic/macs", get(macs))
+        .route("/api/v1/traffic/bilateral", get(bilateral))
         .route("/metrics", get(metrics))
 }
 

@@ -58,6 +58,7 @@ impl Collector {
 
     fn fold(&mut self, d: Decoded) -> Ingested {
         for r in &d.records {
+            self.members.learn(r);
             let a = self.members.attribute(r);
             self.aggregator.add(r, &a);
         }

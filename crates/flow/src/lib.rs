@@ -20,7 +20,8 @@
 //! Layers: [`sflow`], [`ipfix`] and [`netflow9`] decode datagrams into
 //! borrowed structures without state; [`decoder::Decoder`] keeps templates,
 //! sampling rates, sequence numbers and counters and produces scaled
-//! [`FlowRecord`]s; [`members::MemberTable`] attributes records to members;
+//! [`FlowRecord`]s; [`members::MemberTable`] attributes records to members
+//! (with router MACs learned from BGP session samples, [`learn`]);
 //! [`aggregate::Aggregator`] folds them into buckets with retention.
 //!
 //! Not here: sockets, storage, local-traffic classification (the record
@@ -31,6 +32,7 @@ pub mod collector;
 pub mod decoder;
 pub mod error;
 pub mod ipfix;
+pub mod learn;
 pub mod members;
 pub mod netflow9;
 pub mod packet;
@@ -46,5 +48,6 @@ pub use aggregate::{
 pub use collector::{Collector, CollectorConfig, Ingested};
 pub use decoder::{Counters, Decoded, Decoder, DecoderConfig};
 pub use error::{DecodeError, ErrorKind};
-pub use members::{Asn, Attribution, InterfaceRole, MemberTable};
+pub use learn::{LearnedMac, MacTable};
+pub use members::{Asn, Attribution, InterfaceRole, MacEvent, MemberTable};
 pub use record::{Family, FlowRecord, FlowSource, MacAddr, UnixMillis};

@@ -8,12 +8,15 @@
 //! neither answers, the members' announced prefixes do (longest match).
 //!
 //! The table is built from the configuration (the `registry` crate owns
-//! parsing it); this module only answers lookups. A later lookup of
-//! destination prefixes from the route server's RIB or RIR delegations (for
-//! local-traffic classification, SPEC §6) fits beside [`PrefixTable`].
+//! parsing it), plus MACs learned from BGP session traffic
+//! ([`MemberTable::learn`], see [`crate::learn`]): configured MACs first,
+//! then learned ones. Destination prefixes come from the route server's RIB
+//! ([`MemberTable::replace_prefixes`]); local-traffic classification is the
+//! `traffic` crate's.
 
-use crate::record::{FlowRecord, MacAddr};
-use std::collections::HashMap;
+use crate::learn::{Learned, MacTable};
+use crate::record::{FlowRecord, MacAddr, UnixMillis};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -141,6 +144,20 @@ pub struct MemberTable {
     routers: HashMap<IpAddr, Asn>,
     interfaces: HashMap<(IpAddr, u32), InterfaceRole>,
     prefixes: PrefixTable,
+    sessions: HashMap<IpAddr, Asn>,
+    route_servers: HashSet<IpAddr>,
+    learned: MacTable,
+}
+
+/// A MAC learned (or seen again) by [`MemberTable::learn`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MacEvent {
+    /// The MAC.
+    pub mac: MacAddr,
+    /// The member it is now attributed to.
+    pub asn: Asn,
+    /// What changed.
+    pub what: Learned,
 }
 
 impl MemberTable {
@@ -171,9 +188,74 @@ impl MemberTable {
     }
 
     /// Says that frames from or to `mac` belong to `asn` (a router port on
-    /// the peering LAN).
+    /// the peering LAN). A configured MAC replaces a learned one.
     pub fn add_mac(&mut self, mac: MacAddr, asn: Asn) {
         self.macs.insert(mac, asn);
+        self.learned.forget(mac);
+    }
+
+    /// Says that `addr` is a BGP session address of `asn` on the peering
+    /// LAN (the member's `ipv4`/`ipv6` in the configuration).
+    pub fn add_session_address(&mut self, addr: IpAddr, asn: Asn) {
+        self.sessions.insert(addr, asn);
+    }
+
+    /// Says that `addr` is an address of the route server on the peering
+    /// LAN.
+    pub fn add_route_server(&mut self, addr: IpAddr) {
+        self.route_servers.insert(addr);
+    }
+
+    /// The member whose session address `addr` is.
+    pub fn by_session_address(&self, addr: IpAddr) -> Option<Asn> {
+        self.sessions.get(&addr).copied()
+    }
+
+    /// Learns router MACs from a BGP session packet (TCP port 179) between
+    /// a member's session address and the route server or another
+    /// member's session address: the source MAC of what the member sent,
+    /// the destination MAC of what it received. Configured MACs are never
+    /// overridden. Returns what changed (at most one event per end).
+    pub fn learn(&mut self, r: &FlowRecord) -> Vec<MacEvent> {
+        let mut out = Vec::new();
+        if !r.is_bgp() {
+            return out;
+        }
+        for (mac, ip, peer) in [
+            (r.src_mac, r.src_ip, r.dst_ip),
+            (r.dst_mac, r.dst_ip, r.src_ip),
+        ] {
+            let (Some(mac), Some(ip), Some(peer)) = (mac, ip, peer) else {
+                continue;
+            };
+            let Some(asn) = self.by_session_address(ip) else {
+                continue;
+            };
+            let peer_ok = self.route_servers.contains(&peer)
+                || self.by_session_address(peer).is_some_and(|p| p != asn);
+            if !peer_ok || self.macs.contains_key(&mac) {
+                continue;
+            }
+            if let Some(what) = self.learned.observe(mac, asn, ip, r.timestamp) {
+                out.push(MacEvent { mac, asn, what });
+            }
+        }
+        out
+    }
+
+    /// The MACs learned so far.
+    pub fn learned(&self) -> &MacTable {
+        &self.learned
+    }
+
+    /// The configured MACs and their members.
+    pub fn configured_macs(&self) -> impl Iterator<Item = (MacAddr, Asn)> + '_ {
+        self.macs.iter().map(|(m, a)| (*m, *a))
+    }
+
+    /// Drops learned MACs last seen before `cutoff`.
+    pub fn expire_learned(&mut self, cutoff: UnixMillis) {
+        self.learned.expire(cutoff);
     }
 
     /// Says that flow exports from `exporter` come from a router of `asn`.
@@ -191,9 +273,18 @@ impl MemberTable {
         self.prefixes.insert(addr, len, asn)
     }
 
-    /// The member owning a MAC address.
+    /// Replaces every prefix with those of `prefixes` (the route server's
+    /// RIB, refreshed); everything else is kept.
+    pub fn replace_prefixes(&mut self, prefixes: PrefixTable) {
+        self.prefixes = prefixes;
+    }
+
+    /// The member owning a MAC address: configured, else learned.
     pub fn by_mac(&self, mac: MacAddr) -> Option<Asn> {
-        self.macs.get(&mac).copied()
+        self.macs
+            .get(&mac)
+            .copied()
+            .or_else(|| self.learned.get(mac))
     }
 
     /// The role of an interface of an exporter.
@@ -201,8 +292,8 @@ impl MemberTable {
         self.interfaces.get(&(exporter, if_index)).copied()
     }
 
-    /// Attributes a record: MACs first, then the exporting router's
-    /// interface roles, then prefixes.
+    /// Attributes a record: MACs first (configured, then learned), then
+    /// the exporting router's interface roles, then prefixes.
     pub fn attribute(&self, r: &FlowRecord) -> Attribution {
         let mut a = Attribution {
             src: r.src_mac.and_then(|m| self.by_mac(m)),
