@@ -2,7 +2,9 @@
 //! routes received from each, with the reasons a route was filtered.
 //!
 //! Handlers ask the route server core through its query channel and never
-//! touch routing state themselves.
+//! touch routing state themselves. `/api/v1/policy` also shows the state of
+//! the RPKI and IRR data sources (`crate::policy_sources`), and each
+//! neighbor its max-prefix limits, action and excess.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::daemon::{Handle, PeerSpec};
+use crate::policy_sources::StatusCell;
 
 /// Route counts of a neighbor.
 #[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
@@ -41,6 +44,22 @@ pub(crate) struct NeighborJson {
     pub uptime_s: u64,
     pub routes: RouteCounts,
     pub last_error: Option<String>,
+    /// The member's max-prefix limits and what exceeding them does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_prefix: Option<MaxPrefixJson>,
+}
+
+/// Max-prefix state of a neighbor: limits, action, accepted routes over
+/// the limit now, and (in `warning` mode) how often it went over.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub(crate) struct MaxPrefixJson {
+    pub ipv4: u32,
+    pub ipv6: u32,
+    pub action: String,
+    /// Accepted routes above the limit now, per family `[ipv4, ipv6]`.
+    pub excess: [u64; 2],
+    /// Times the limit was crossed in `warning` mode.
+    pub warnings: u64,
 }
 
 /// Why a route was filtered.
@@ -100,7 +119,35 @@ pub(crate) fn neighbor(spec: &PeerSpec, status: &SharedStatus, c: PeerCounts) ->
             exported: c.exported,
         },
         last_error,
+        max_prefix: None,
     }
+}
+
+/// The max-prefix state of session `id`.
+fn max_prefix_json(
+    v: &crate::daemon::CoreView<'_>,
+    id: routeserver::PeerId,
+) -> Option<MaxPrefixJson> {
+    use routeserver::Policy as _;
+    let m = v.rs.member(id)?;
+    let limits = v.rs.policy().max_prefix(m)?;
+    let action = match v.rs.policy().max_prefix_action(m) {
+        registry::MaxPrefixAction::Warning => "warning",
+        registry::MaxPrefixAction::Shutdown => "shutdown",
+        registry::MaxPrefixAction::Restart => match v.rs_spec.max_prefix {
+            crate::daemon::MaxPrefixAction::Shutdown => "shutdown",
+            crate::daemon::MaxPrefixAction::Restart(_) => "restart",
+        },
+    };
+    let acc = v.rs.counts(id).accepted_by_family;
+    let over = |i: usize| (acc[i] as u64).saturating_sub(u64::from(limits[i]));
+    Some(MaxPrefixJson {
+        ipv4: limits[0],
+        ipv6: limits[1],
+        action: action.to_string(),
+        excess: [over(0), over(1)],
+        warnings: v.max_prefix_warnings(id),
+    })
 }
 
 /// Euro-IX reject codes (SPEC §3), in words.
@@ -199,7 +246,11 @@ async fn neighbors(State(h): State<Handle>) -> Response {
     let v = ask(&h, |v| {
         v.sessions()
             .into_iter()
-            .map(|(id, spec, st)| neighbor(spec, st, v.rs.counts(id)))
+            .map(|(id, spec, st)| {
+                let mut n = neighbor(spec, st, v.rs.counts(id));
+                n.max_prefix = max_prefix_json(v, id);
+                n
+            })
             .collect::<Vec<_>>()
     })
     .await;
@@ -212,8 +263,12 @@ async fn neighbors(State(h): State<Handle>) -> Response {
 /// The import policy in force: which checks are on (SPEC §3: a check
 /// whose data source is not configured is off, and the looking glass
 /// says so) and the main limits.
-async fn policy_status(State(h): State<Handle>) -> Response {
-    let v = ask(&h, |v| {
+async fn policy_status(h: Handle, sources: StatusCell) -> Response {
+    let data_sources = sources
+        .read()
+        .map(|s| s.json())
+        .unwrap_or(serde_json::Value::Null);
+    let v = ask(&h, move |v| {
         let p = v.rs.policy();
         let on = p.checks_on();
         let s = p.settings();
@@ -241,6 +296,8 @@ async fn policy_status(State(h): State<Handle>) -> Response {
             "rpki_reject_invalid": s.rpki_reject_invalid,
             "blackhole": s.blackhole,
             "graceful_shutdown": s.graceful_shutdown,
+            "max_prefix_action": s.max_prefix_action,
+            "data_sources": data_sources,
         })
     })
     .await;
@@ -280,11 +337,16 @@ async fn routes(
     }
 }
 
-/// The API router.
-pub(crate) fn router(h: Handle) -> Router {
+/// The API router; `sources` is the RPKI/IRR status `/api/v1/policy`
+/// shows.
+pub(crate) fn router(h: Handle, sources: StatusCell) -> Router {
+    let ph = h.clone();
     Router::new()
         .route("/api/v1/neighbors", get(neighbors))
-        .route("/api/v1/policy", get(policy_status))
+        .route(
+            "/api/v1/policy",
+            get(move || policy_status(ph.clone(), sources.clone())),
+        )
         .route("/api/v1/neighbors/{id}/routes", get(routes))
         .with_state(h.clone())
         .merge(crate::birdwatcher::router(h))
@@ -292,10 +354,14 @@ pub(crate) fn router(h: Handle) -> Router {
 }
 
 /// Serve the API on `addr`; returns the bound address.
-pub(crate) async fn serve(addr: SocketAddr, h: Handle) -> std::io::Result<SocketAddr> {
+pub(crate) async fn serve(
+    addr: SocketAddr,
+    h: Handle,
+    sources: StatusCell,
+) -> std::io::Result<SocketAddr> {
     let l = tokio::net::TcpListener::bind(addr).await?;
     let bound = l.local_addr()?;
-    let app = router(h);
+    let app = router(h, sources);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(l, app).await {
             tracing::error!("web server stopped: {e}");

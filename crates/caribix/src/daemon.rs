@@ -117,6 +117,12 @@ impl CoreView<'_> {
         v
     }
 
+    /// How many times member session `id` went over its max-prefix limit
+    /// in `warning` mode (the session stayed up).
+    pub(crate) fn max_prefix_warnings(&self, id: PeerId) -> u64 {
+        self.peers.get(&id).map_or(0, |p| p.max_prefix_warnings)
+    }
+
     /// The session with API id `id`.
     pub(crate) fn session(&self, id: &str) -> Option<(PeerId, &PeerSpec, &SharedStatus)> {
         self.sessions()
@@ -129,6 +135,8 @@ enum CoreMsg {
     Event(PeerId, Event),
     Job(Job),
     Reload(Box<RsSpec>),
+    /// RPKI or IRR data changed: judge every route again.
+    Revalidate,
 }
 
 struct PeerRuntime {
@@ -137,6 +145,10 @@ struct PeerRuntime {
     status: SharedStatus,
     decode: Option<DecodeCtx>,
     queued: u64,
+    /// Over the max-prefix limit in `warning` mode (logged once per crossing).
+    max_prefix_over: bool,
+    /// Crossings of the max-prefix limit in `warning` mode.
+    max_prefix_warnings: u64,
 }
 
 /// A running route server.
@@ -152,6 +164,12 @@ impl Handle {
     /// Apply a new configuration (SIGHUP); false when the core is gone.
     pub(crate) fn reload(&self, spec: RsSpec) -> bool {
         self.reload.send(CoreMsg::Reload(Box::new(spec))).is_ok()
+    }
+
+    /// Judge every route again (the RPKI or IRR data behind the policy
+    /// changed); no session is reset. False when the core is gone.
+    pub(crate) fn revalidate(&self) -> bool {
+        self.reload.send(CoreMsg::Revalidate).is_ok()
     }
 
     /// Run `job` on the core; false when the core is gone.
@@ -247,6 +265,8 @@ impl Wiring {
                 status,
                 decode: None,
                 queued: 0,
+                max_prefix_over: false,
+                max_prefix_warnings: 0,
             },
         ))
     }
@@ -480,8 +500,14 @@ fn handle(
                             for issue in o.issues {
                                 tracing::warn!(peer = %p.spec.addr, "RFC 7606: {issue}");
                             }
-                            if let Some(f) = o.max_prefix_exceeded {
-                                max_prefix_exceeded(p, f, info.max_prefix);
+                            match o.max_prefix_exceeded {
+                                Some(f) => {
+                                    let per_member =
+                                        rs.member(id).map(|m| rs.policy().max_prefix_action(m));
+                                    max_prefix_exceeded(p, f, info.max_prefix, per_member);
+                                }
+                                None if o.announced > 0 => p.max_prefix_over = false,
+                                None => {}
                             }
                         }
                         // The session layer decoded this message already;
@@ -500,6 +526,14 @@ fn handle(
         }
         // Reloads are applied by the core loop, which holds the wiring.
         CoreMsg::Reload(_) => {}
+        CoreMsg::Revalidate => {
+            let changed = rs.revalidate();
+            tracing::info!(
+                rs = rs_name,
+                routes_changed = changed,
+                "RPKI/IRR data changed: routes judged again"
+            );
+        }
         CoreMsg::Job(job) => job(&CoreView {
             rs,
             peers,
@@ -510,9 +544,27 @@ fn handle(
     }
 }
 
-/// A member went over its max-prefix limit for family `f`.
-fn max_prefix_exceeded(p: &PeerRuntime, f: bgp_wire::Family, action: MaxPrefixAction) {
+/// A member went over its max-prefix limit for family `f`. `per_member`
+/// is the policy's action for it; `restart` uses the route server's delay.
+fn max_prefix_exceeded(
+    p: &mut PeerRuntime,
+    f: bgp_wire::Family,
+    action: MaxPrefixAction,
+    per_member: Option<registry::MaxPrefixAction>,
+) {
     let (peer, asn) = (p.spec.addr, p.spec.asn);
+    let action = match per_member {
+        Some(registry::MaxPrefixAction::Warning) => {
+            if !p.max_prefix_over {
+                p.max_prefix_over = true;
+                p.max_prefix_warnings += 1;
+                tracing::warn!(%peer, asn, family = ?f, "max-prefix limit exceeded: warning only, the session stays up");
+            }
+            return;
+        }
+        Some(registry::MaxPrefixAction::Shutdown) => MaxPrefixAction::Shutdown,
+        Some(registry::MaxPrefixAction::Restart) | None => action,
+    };
     let message = format!("maximum number of {f:?} prefixes reached");
     // Cease subcode 1, Maximum Number of Prefixes Reached (RFC 4486).
     let cmd = match action {

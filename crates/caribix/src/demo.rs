@@ -4,8 +4,18 @@
 //! announcing routes replayed from the RIPE RIS sample or generated, some
 //! churn, a live summary on the terminal and the JSON API. One member is
 //! misconfigured: it announces a bogon, a too-long AS path, a too-long
-//! prefix, a path with the wrong first AS and a wrong next hop, which the
-//! IXP policy rejects and the looking glass explains.
+//! prefix, a path with the wrong first AS, a wrong next hop, an RPKI
+//! invalid route (code 14), a route whose origin is not in its AS-SET
+//! (code 9) and a prefix outside its AS-SET (code 12), which the IXP
+//! policy rejects and the looking glass explains.
+//!
+//! The RPKI data comes over RTR (RFC 8210) from an in-process cache
+//! (`rov::RtrServer` on a loopback port of its own) to the same RTR client
+//! `caribix run` uses; its VRPs make a sample of each member's routes
+//! Valid. The IRR data is built in memory (`irr::IrrSnapshot`): each
+//! member's AS-SET holds the origins of the routes it announces, its route
+//! objects those routes; the misconfigured member's covers 45.0.0.0/16.
+//! `/api/v1/policy` shows both sources.
 //!
 //! With `--check`, the demo verifies at the end that every member session
 //! is Established, every member holds every other member's accepted routes
@@ -18,6 +28,7 @@ use std::io::IsTerminal;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bgp_session::State;
@@ -157,6 +168,24 @@ fn bad_routes() -> Vec<(Prefix, Vec<u32>, Ipv4Addr, u32)> {
             policy::code::BOGON_PREFIX,
         ),
         (
+            DEMO_RPKI_INVALID.0,
+            vec![asn],
+            own,
+            policy::code::RPKI_INVALID,
+        ),
+        (
+            pfx([45, 0, 5, 0], 24),
+            vec![asn, 64666],
+            own,
+            policy::code::ORIGIN_NOT_IN_AS_SET,
+        ),
+        (
+            pfx([46, 0, 7, 0], 24),
+            vec![asn],
+            own,
+            policy::code::PREFIX_NOT_IN_AS_SET,
+        ),
+        (
             pfx([45, 0, 0, 0], 24),
             vec![asn; 40],
             own,
@@ -183,12 +212,33 @@ fn bad_routes() -> Vec<(Prefix, Vec<u32>, Ipv4Addr, u32)> {
     ]
 }
 
+/// A prefix of the misconfigured member's space with a ROA for another AS
+/// (and that AS), so the member's announcement is RPKI invalid.
+const DEMO_RPKI_INVALID: (Prefix, u32) = (Prefix::V4(0x2d00_0600, 24), 64510);
+
+/// The misconfigured member's registered space (its route object).
+const BAD_MEMBER_SPACE: Prefix = Prefix::V4(0x2d00_0000, 16);
+
+/// The codes a bad route is rejected with besides the one it was built
+/// for: outside the member's registered space (12) or with an origin that
+/// is not in its AS-SET (9).
+fn side_codes(prefix: &Prefix, path: &[u32]) -> u32 {
+    let mut mask = 0;
+    if !BAD_MEMBER_SPACE.contains(prefix) {
+        mask |= 1 << policy::code::PREFIX_NOT_IN_AS_SET;
+    }
+    if path.last() != Some(&MEMBERS[BAD_MEMBER].asn) {
+        mask |= 1 << policy::code::ORIGIN_NOT_IN_AS_SET;
+    }
+    mask
+}
+
 /// The demo's import policy: the defaults of SPEC §3, except that the
 /// members' paths may hold private and documentation ASNs (the demo's
 /// members and the synthetic paths use them) and transit-free networks
 /// (the demo replays a full-table sample as its members' routes, so
 /// tier-1 networks are in most paths).
-fn demo_policy() -> policy::IxpPolicy {
+fn demo_policy(sources: &DemoSources) -> policy::IxpPolicy {
     let mut s = policy::Settings::defaults(RS_ASN);
     s.allow_private_asns = true;
     s.transit_free_asns.clear();
@@ -209,7 +259,10 @@ fn demo_policy() -> policy::IxpPolicy {
             ms
         })
         .collect();
-    policy::IxpPolicy::new(s, members)
+    let mut p = policy::IxpPolicy::new(s, members);
+    p.set_rpki(Some(Arc::new(sources.rpki.clone())));
+    p.set_irr(Some(Arc::new(sources.irr.clone())));
+    p
 }
 
 /// Whether a replayed route would be rejected for a reason the demo does
@@ -219,10 +272,148 @@ fn unwanted(g: &RouteGroup, n: &Nlri) -> bool {
     if policy::bogons::is_bogon_prefix(&n.prefix) {
         return true;
     }
+    // Paths ending in an AS_SET have no origin AS, which no AS-SET holds.
     RawAttrIter::new(&g.block)
         .filter(|a| a.type_code == type_code::AS_PATH)
         .filter_map(|a| bgp_wire::AsPathRef::new(a.value, true).ok())
-        .any(|p| p.path_len() > 32 || p.asns().any(|a| policy::bogons::is_bogon_asn(a, true)))
+        .any(|p| {
+            p.path_len() > 32
+                || p.origin_asn().is_none()
+                || p.asns().any(|a| policy::bogons::is_bogon_asn(a, true))
+        })
+}
+
+/// The origin AS of a group's AS_PATH.
+fn origin_of(g: &RouteGroup) -> Option<u32> {
+    use bgp_wire::attr::{type_code, RawAttrIter};
+    RawAttrIter::new(&g.block)
+        .filter(|a| a.type_code == type_code::AS_PATH)
+        .filter_map(|a| bgp_wire::AsPathRef::new(a.value, true).ok())
+        .find_map(|p| p.origin_asn())
+}
+
+/// The demo's IRR data: each member's AS-SET holds its own AS and the
+/// origins of its routes, its route objects the prefixes it announces;
+/// the misconfigured member's only its AS and [`BAD_MEMBER_SPACE`].
+fn demo_irr(routes: &[Vec<RouteGroup>]) -> irr::IrrSnapshot {
+    let now = std::time::SystemTime::now();
+    let members = MEMBERS.iter().enumerate().map(|(i, m)| {
+        let mut origins = std::collections::BTreeSet::from([m.asn]);
+        let mut prefixes = Vec::new();
+        if i == BAD_MEMBER {
+            prefixes.push(BAD_MEMBER_SPACE);
+        } else {
+            for g in routes.get(i).into_iter().flatten() {
+                origins.extend(origin_of(g));
+                prefixes.extend(g.nlri.iter().map(|n| n.prefix));
+            }
+        }
+        irr::MemberIrr {
+            asn: m.asn,
+            as_set: Some(format!("AS{}:AS-DEMO", m.asn)),
+            origins,
+            prefixes: irr::PrefixSet::with_limits(prefixes, 32, 128),
+            fetched_at: now,
+            notes: Vec::new(),
+        }
+    });
+    irr::IrrSnapshot::new(members)
+}
+
+/// The demo's VRPs: for up to 50 IPv4 routes of each member, one ROA for
+/// the origin in its path and one for the member itself (the churn
+/// re-announces routes with the member's own path); prefixes announced by
+/// two members, or covering another announced prefix (whose route the
+/// ROA would make invalid), get none. Plus the ROAs of the misconfigured member: its
+/// good route, and [`DEMO_RPKI_INVALID`] for another AS.
+fn demo_vrps(routes: &[Vec<RouteGroup>]) -> rov::VrpTable {
+    let mut seen: HashMap<Prefix, usize> = HashMap::new();
+    for g in routes.iter().flatten() {
+        for n in &g.nlri {
+            *seen.entry(n.prefix).or_default() += 1;
+        }
+    }
+    let mut all: Vec<Prefix> = seen.keys().copied().collect();
+    all.sort_unstable();
+    let covers_other = |p: &Prefix| all.iter().any(|q| q != p && p.contains(q));
+    let mut vrps = Vec::new();
+    for (i, groups) in routes.iter().enumerate() {
+        if i == BAD_MEMBER {
+            continue;
+        }
+        let mut n = 0;
+        for g in groups {
+            let Some(origin) = origin_of(g) else { continue };
+            for p in g.nlri.iter().map(|n| n.prefix) {
+                if n >= 50
+                    || !matches!(p, Prefix::V4(..))
+                    || seen.get(&p) != Some(&1)
+                    || covers_other(&p)
+                {
+                    continue;
+                }
+                n += 1;
+                vrps.extend(rov::Vrp::new(p, p.len(), origin));
+                vrps.extend(rov::Vrp::new(p, p.len(), MEMBERS[i].asn));
+            }
+        }
+    }
+    let bad = MEMBERS[BAD_MEMBER].asn;
+    if let Ok(good) = Prefix::v4(Ipv4Addr::new(45, 0, 4, 0), 24) {
+        vrps.extend(rov::Vrp::new(good, 24, bad));
+    }
+    vrps.extend(rov::Vrp::new(DEMO_RPKI_INVALID.0, 24, DEMO_RPKI_INVALID.1));
+    rov::VrpTable::new(vrps, rov::AspaTable::default())
+}
+
+/// The in-process RTR cache, the RTR client reading it, and the IRR data.
+struct DemoSources {
+    _server: rov::RtrServer,
+    rpki: rov::RpkiCache,
+    irr: irr::IrrCache,
+    client: tokio::task::JoinHandle<()>,
+    cache_dir: PathBuf,
+}
+
+impl Drop for DemoSources {
+    fn drop(&mut self) {
+        self.client.abort();
+        let _ = std::fs::remove_dir_all(&self.cache_dir);
+    }
+}
+
+/// Start the in-process RTR cache and the client, wait (bounded) for the
+/// first sync, and build the IRR data.
+async fn demo_sources(routes: &[Vec<RouteGroup>]) -> Result<DemoSources, String> {
+    let table = demo_vrps(routes);
+    let server = rov::RtrServer::bind(
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        &table,
+        rov::Timing::default(),
+    )
+    .await
+    .map_err(|e| format!("in-process RTR cache: {e}"))?;
+    let cache_dir = std::env::temp_dir().join(format!("caribix-demo-rpki-{}", std::process::id()));
+    let config = rov::RtrConfig::new([server.local_addr().to_string()], cache_dir.clone());
+    let (rpki, client) = rov::RtrClient::new(config).spawn();
+    // The first sync is local and takes milliseconds; bounded all the same.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rpki.current().len() != table.len() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if rpki.current().len() != table.len() {
+        client.abort();
+        return Err("the RTR client did not sync with the in-process cache".into());
+    }
+    let irr = irr::IrrCache::new();
+    irr.install(demo_irr(routes));
+    Ok(DemoSources {
+        _server: server,
+        rpki,
+        irr,
+        client,
+        cache_dir,
+    })
 }
 
 fn member_v4(i: usize) -> Ipv4Addr {
@@ -307,6 +498,13 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let sources = match demo_sources(&routes).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let spec = RsSpec {
         name: "demo-rs".into(),
         asn: RS_ASN,
@@ -326,7 +524,7 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
                 gtsm: false,
             })
             .collect(),
-        policy: demo_policy(),
+        policy: demo_policy(&sources),
         max_prefix: daemon::MaxPrefixAction::Restart(Duration::from_secs(60)),
     };
     let handle = match daemon::start(spec).await {
@@ -337,10 +535,29 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
         }
     };
     let rs_addr = handle.listening[0];
-    let web = match crate::api::serve(args.web, handle.clone()).await {
+    let status: crate::policy_sources::StatusCell = Arc::new(std::sync::RwLock::new(
+        crate::policy_sources::SourcesStatus::fixed(
+            Some(sources.rpki.clone()),
+            Some(sources.irr.clone()),
+        ),
+    ));
+    // Judge the routes again whenever the VRPs change (as `caribix run`
+    // does); the demo's own data changes only if the cache is edited.
+    let mut vrp_changes = sources.rpki.subscribe();
+    let rh = handle.clone();
+    tokio::spawn(async move {
+        while vrp_changes.changed().await.is_ok() {
+            vrp_changes.borrow_and_update();
+            if !rh.revalidate() {
+                return;
+            }
+        }
+    });
+    let web = match crate::api::serve(args.web, handle.clone(), status.clone()).await {
         Ok(a) => a,
         Err(_) => {
-            match crate::api::serve(SocketAddr::new(args.web.ip(), 0), handle.clone()).await {
+            match crate::api::serve(SocketAddr::new(args.web.ip(), 0), handle.clone(), status).await
+            {
                 Ok(a) => a,
                 Err(e) => {
                     eprintln!("error: cannot serve the API: {e}");
@@ -442,6 +659,7 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
     if args.check {
         let ok = check(&speakers, &announced).await
             & check_rejected(&handle).await
+            & check_policy_api(web).await
             & crate::demo_traffic::check(traffic.as_ref(), web).await;
         print_summary(&speakers, &announced, started, false);
         return if ok {
@@ -556,8 +774,12 @@ async fn check_rejected(handle: &daemon::Handle) -> bool {
         return false;
     };
     let mut ok = true;
-    for (prefix, _, _, code) in bad_routes() {
-        let want = if code == 0 { 0 } else { 1u32 << code };
+    for (prefix, path, _, code) in bad_routes() {
+        let want = if code == 0 {
+            0
+        } else {
+            (1u32 << code) | side_codes(&prefix, &path)
+        };
         match held.get(&prefix) {
             Some(&mask) if mask == want => {}
             got => {
@@ -572,6 +794,85 @@ async fn check_rejected(handle: &daemon::Handle) -> bool {
         println!("check passed: the misconfigured member's bad routes are kept with their reasons");
     }
     ok
+}
+
+/// GETs `path` from the API at `web` and parses the JSON body (blocking:
+/// call from `spawn_blocking`).
+fn api_get(web: SocketAddr, path: &str) -> Result<serde_json::Value, String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&web, Duration::from_secs(5))
+        .map_err(|e| e.to_string())?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {web}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").ok_or("no HTTP response")?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(format!("{path}: {head} {body}"));
+    }
+    serde_json::from_str(body).map_err(|e| format!("{path}: {e}: {body}"))
+}
+
+/// The looking glass explains the RPKI and IRR rejections in words, and
+/// `/api/v1/policy` says both checks are on with a connected RTR cache.
+async fn check_policy_api(web: SocketAddr) -> bool {
+    let r = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let p = api_get(web, "/api/v1/policy")?;
+        let checks = &p["checks"];
+        if checks["rpki"] != true || checks["irr_origin"] != true || checks["irr_prefix"] != true {
+            return Err(format!("checks not all on: {checks}"));
+        }
+        let state = &p["data_sources"]["rpki"]["state"];
+        if state != "cache connected" {
+            return Err(format!("RTR state {state}"));
+        }
+        let id =
+            crate::api::neighbor_id(MEMBERS[BAD_MEMBER].asn, IpAddr::V4(member_v4(BAD_MEMBER)));
+        let routes = api_get(web, &format!("/api/v1/neighbors/{id}/routes?filtered=true"))?;
+        let routes = routes["routes"].as_array().cloned().unwrap_or_default();
+        for code in [
+            policy::code::RPKI_INVALID,
+            policy::code::ORIGIN_NOT_IN_AS_SET,
+            policy::code::PREFIX_NOT_IN_AS_SET,
+        ] {
+            let text = policy::reason_text(code);
+            let shown = routes.iter().any(|r| {
+                r["reasons"]
+                    .as_array()
+                    .is_some_and(|rs| rs.iter().any(|x| x["code"] == code && x["text"] == text))
+                    && r["large_communities"].as_array().is_some_and(|lc| {
+                        lc.iter()
+                            .any(|c| *c == serde_json::json!([RS_ASN, 1101, code]))
+                    })
+            });
+            if !shown {
+                return Err(format!(
+                    "no filtered route with reason {code} ({text}) and {RS_ASN}:1101:{code}"
+                ));
+            }
+        }
+        Ok(())
+    })
+    .await;
+    match r {
+        Ok(Ok(())) => {
+            println!("check passed: the API explains the RPKI invalid (14), origin not in AS-SET (9) and prefix not in AS-SET (12) routes; RPKI and IRR checks on, RTR cache connected");
+            true
+        }
+        Ok(Err(e)) => {
+            eprintln!("check failed: policy API: {e}");
+            false
+        }
+        Err(e) => {
+            eprintln!("check failed: {e}");
+            false
+        }
+    }
 }
 
 fn print_summary(speakers: &[Speaker], announced: &[HashSet<Prefix>], started: Instant, tty: bool) {

@@ -17,6 +17,7 @@ mod flows;
 mod ixf;
 mod metrics;
 mod mrt_stats;
+mod policy_sources;
 mod run;
 mod traffic_api;
 

@@ -2,18 +2,26 @@
 //! configuration, starts one route server per `[[route_server]]` with the
 //! members of its IXP, serves the JSON API, and stops on Ctrl-C or SIGTERM.
 //!
+//! RPKI and IRR data come from one RTR client and one IRR updater for the
+//! whole process (`crate::policy_sources`), started when `[policy.rpki]
+//! rtr` / `[policy.irr] rpsl_files` or `whois` are set; every route
+//! server's policy reads them, and a change of the data makes every route
+//! server judge its routes again without resetting sessions.
+//!
 //! SIGHUP reloads the file: added members come up, removed ones go down,
 //! members whose session settings changed are reset, the others keep their
-//! sessions, and every route is judged again under the new policy.
+//! sessions, RTR/IRR sources whose settings changed are restarted, and
+//! every route is judged again under the new policy.
 //!
 //! Known limitations: listen addresses and new route servers need a
-//! restart; the RPKI and IRR checks are off (no data source is wired yet).
+//! restart.
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::daemon::{self, MaxPrefixAction, PeerSpec, RsSpec};
+use crate::policy_sources::PolicySources;
 
 pub(crate) async fn run(file: &Path) -> ExitCode {
     let cfg = match registry::Config::load(file) {
@@ -23,9 +31,12 @@ pub(crate) async fn run(file: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let base_dir = file.parent().unwrap_or(Path::new("."));
+    let mut sources = PolicySources::new(base_dir);
+    sources.configure(&cfg);
     let mut handles = Vec::new();
     for rs in &cfg.route_servers {
-        let spec = spec_for(&cfg, rs);
+        let spec = spec_for(&cfg, rs, &sources);
         match daemon::start(spec).await {
             Ok(h) => {
                 tracing::info!(rs = %rs.name, listen = ?h.listening, "route server started");
@@ -40,6 +51,7 @@ pub(crate) async fn run(file: &Path) -> ExitCode {
             }
         }
     }
+    sources.set_cores(handles.iter().map(|(_, h)| h.clone()));
     if let Some(spec) = crate::flows::spec_from_config(&cfg) {
         let rs = handles.first().map(|(_, h)| h.clone());
         match async { crate::flows::start(spec?, rs).await }.await {
@@ -51,7 +63,7 @@ pub(crate) async fn run(file: &Path) -> ExitCode {
         }
     }
     if let (Some(web), Some((_, h))) = (&cfg.web, handles.first()) {
-        match crate::api::serve(web.listen, h.clone()).await {
+        match crate::api::serve(web.listen, h.clone(), sources.status()).await {
             Ok(a) => tracing::info!("JSON API on http://{a}/api/v1/"),
             Err(e) => {
                 eprintln!("error: [web] listen {}: {e}", web.listen);
@@ -59,14 +71,17 @@ pub(crate) async fn run(file: &Path) -> ExitCode {
             }
         }
     }
-    serve_until_shutdown(file, &handles).await;
+    serve_until_shutdown(file, &handles, &mut sources).await;
     tracing::info!("shutting down");
     ExitCode::SUCCESS
 }
 
 /// What route server `rs` runs with: the members of its IXP that use the
-/// route server, one session per address, and the IXP policy.
-fn spec_for(cfg: &registry::Config, rs: &registry::RouteServer) -> RsSpec {
+/// route server, one session per address, and the IXP policy reading the
+/// RPKI and IRR data of `sources`.
+fn spec_for(cfg: &registry::Config, rs: &registry::RouteServer, sources: &PolicySources) -> RsSpec {
+    let mut policy = policy::IxpPolicy::from_config(cfg, rs);
+    sources.apply(&mut policy);
     let peers: Vec<PeerSpec> = cfg
         .members_of(&rs.ixp)
         .filter(|m| m.route_server)
@@ -89,7 +104,7 @@ fn spec_for(cfg: &registry::Config, rs: &registry::RouteServer) -> RsSpec {
         hold_time: rs.hold_time,
         restart_delay: Duration::from_secs(5),
         peers,
-        policy: policy::IxpPolicy::from_config(cfg, rs),
+        policy,
         max_prefix: match rs.max_prefix_restart {
             0 => MaxPrefixAction::Shutdown,
             m => MaxPrefixAction::Restart(Duration::from_secs(u64::from(m) * 60)),
@@ -99,7 +114,7 @@ fn spec_for(cfg: &registry::Config, rs: &registry::RouteServer) -> RsSpec {
 
 /// Reload the configuration: a file that does not validate is reported
 /// and the running configuration stays.
-fn reload(file: &Path, handles: &[(String, daemon::Handle)]) {
+fn reload(file: &Path, handles: &[(String, daemon::Handle)], sources: &mut PolicySources) {
     let cfg = match registry::Config::load(file) {
         Ok(c) => c,
         Err(d) => {
@@ -111,10 +126,11 @@ fn reload(file: &Path, handles: &[(String, daemon::Handle)]) {
             return;
         }
     };
+    sources.configure(&cfg);
     for rs in &cfg.route_servers {
         match handles.iter().find(|(name, _)| *name == rs.name) {
             Some((_, h)) => {
-                if !h.reload(spec_for(&cfg, rs)) {
+                if !h.reload(spec_for(&cfg, rs, sources)) {
                     tracing::error!(rs = %rs.name, "route server is not running");
                 }
             }
@@ -128,7 +144,11 @@ fn reload(file: &Path, handles: &[(String, daemon::Handle)]) {
     }
 }
 
-async fn serve_until_shutdown(file: &Path, handles: &[(String, daemon::Handle)]) {
+async fn serve_until_shutdown(
+    file: &Path,
+    handles: &[(String, daemon::Handle)],
+    sources: &mut PolicySources,
+) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -143,7 +163,7 @@ async fn serve_until_shutdown(file: &Path, handles: &[(String, daemon::Handle)])
             _ = term.recv() => return,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading {}", file.display());
-                reload(file, handles);
+                reload(file, handles, sources);
             }
         }
     }

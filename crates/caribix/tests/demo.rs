@@ -1,7 +1,10 @@
 //! `caribix demo --check` runs the route server with a dozen simulated
 //! members over real TCP sessions on 127.0.1.x and checks that every member
 //! is Established and holds exactly every other member's routes, with the
-//! route server's AS never in the path (RFC 7947 transparency).
+//! route server's AS never in the path (RFC 7947 transparency), that the
+//! misconfigured member's routes are rejected with exactly their codes
+//! (including RPKI invalid over the in-process RTR cache, origin and
+//! prefix not in its AS-SET), and that the API explains them.
 
 use std::process::Command;
 
@@ -27,6 +30,16 @@ fn demo_converges_and_every_member_gets_every_other_members_routes() {
     );
     assert!(stdout.contains("check passed"), "{stdout}");
     assert!(stdout.matches("Established").count() >= 12, "{stdout}");
+    assert!(
+        stdout.contains(
+            "check passed: the misconfigured member's bad routes are kept with their reasons"
+        ),
+        "the reject-code check did not run\n{stdout}"
+    );
+    assert!(
+        stdout.contains("check passed: the API explains the RPKI invalid (14)"),
+        "the RPKI/IRR API check did not run\n{stdout}"
+    );
     assert!(
         stdout.contains("check passed: traffic API shows"),
         "the traffic API check did not run\n{stdout}"

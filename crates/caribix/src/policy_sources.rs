@@ -1,0 +1,378 @@
+//! The data sources behind the RPKI and IRR checks of `caribix run`: one
+//! RTR client (`rov::RtrClient`, with failover and its on-disk copy) and
+//! one IRR updater (`irr::IrrUpdater`, RPSL files or an IRRd whois server,
+//! with its disk cache) per process, shared by every route server of the
+//! configuration.
+//!
+//! [`PolicySources::configure`] starts them from `[policy.rpki]` and
+//! `[policy.irr]` (and restarts one whose settings changed on SIGHUP);
+//! [`PolicySources::apply`] hands their views to a route server's policy;
+//! a watcher per source asks every route server core to judge its routes
+//! again (`daemon::Handle::revalidate`) whenever the VRP set or a member's
+//! IRR data changes, so routes are withdrawn or re-announced without any
+//! session reset (SPEC §3, RFC 6811 §5 "re-evaluate when the data
+//! changes"). [`PolicySources::status`] is what `/api/v1/policy` shows:
+//! whether the RTR cache is connected, serving persisted VRPs or expired,
+//! and the age of each member's IRR data.
+//!
+//! A check without a data source stays off (no view is set), as SPEC §3
+//! asks. Not here: the checks themselves (crate `policy`), the protocols
+//! (crates `rov`, `irr`).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use policy::IxpPolicy;
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+
+use crate::daemon::Handle;
+
+/// Route server cores to tell when data changes; filled once they run.
+type Cores = Arc<Mutex<Vec<Handle>>>;
+
+/// The current [`SourcesStatus`], shared with the API and replaced when a
+/// source is restarted.
+pub(crate) type StatusCell = Arc<std::sync::RwLock<SourcesStatus>>;
+
+/// What a running RTR client was started with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct RpkiKey {
+    caches: Vec<String>,
+    cache_dir: PathBuf,
+}
+
+struct RpkiRun {
+    key: RpkiKey,
+    cache: rov::RpkiCache,
+    tasks: [JoinHandle<()>; 2],
+}
+
+/// What a running IRR updater was started with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct IrrKey {
+    files: Vec<PathBuf>,
+    whois: Option<String>,
+    sources: Vec<String>,
+    refresh: Duration,
+    cache_dir: PathBuf,
+    members: Vec<irr::MemberSpec>,
+}
+
+struct IrrRun {
+    key: IrrKey,
+    cache: irr::IrrCache,
+    tasks: [JoinHandle<()>; 2],
+}
+
+/// The RPKI and IRR data of the process; see the module documentation.
+pub(crate) struct PolicySources {
+    base_dir: PathBuf,
+    cores: Cores,
+    rpki: Option<RpkiRun>,
+    irr: Option<IrrRun>,
+    status: StatusCell,
+}
+
+impl Drop for PolicySources {
+    fn drop(&mut self) {
+        for t in self.rpki.iter().flat_map(|r| &r.tasks) {
+            t.abort();
+        }
+        for t in self.irr.iter().flat_map(|r| &r.tasks) {
+            t.abort();
+        }
+    }
+}
+
+/// A cheap handle that renders the sources' status for the API.
+#[derive(Clone, Default)]
+pub(crate) struct SourcesStatus {
+    rpki: Option<(rov::RpkiCache, Vec<String>)>,
+    irr: Option<(irr::IrrCache, IrrKey)>,
+}
+
+impl PolicySources {
+    /// No sources yet; paths in the configuration are relative to
+    /// `base_dir` (the configuration file's directory).
+    pub(crate) fn new(base_dir: &Path) -> PolicySources {
+        PolicySources {
+            base_dir: base_dir.to_path_buf(),
+            cores: Arc::new(Mutex::new(Vec::new())),
+            rpki: None,
+            irr: None,
+            status: StatusCell::default(),
+        }
+    }
+
+    /// Start, keep, restart or stop the RTR client and the IRR updater so
+    /// that they match `cfg`. Must run inside the tokio runtime.
+    pub(crate) fn configure(&mut self, cfg: &registry::Config) {
+        let rpki_key = cfg.policy.rpki_enabled().then(|| RpkiKey {
+            caches: cfg.policy.rpki.rtr.clone(),
+            cache_dir: self.base_dir.join(&cfg.policy.rpki.cache_dir),
+        });
+        if self.rpki.as_ref().map(|r| &r.key) != rpki_key.as_ref() {
+            if let Some(old) = self.rpki.take() {
+                old.tasks.iter().for_each(JoinHandle::abort);
+            }
+            self.rpki = rpki_key.map(|key| self.start_rpki(key));
+        }
+        let irr_key = cfg.policy.irr_enabled().then(|| self.irr_key(cfg));
+        if self.irr.as_ref().map(|r| &r.key) != irr_key.as_ref() {
+            if let Some(old) = self.irr.take() {
+                old.tasks.iter().for_each(JoinHandle::abort);
+            }
+            self.irr = irr_key.map(|key| self.start_irr(key));
+        }
+        let now = self.status_now();
+        if let Ok(mut s) = self.status.write() {
+            *s = now;
+        }
+    }
+
+    fn irr_key(&self, cfg: &registry::Config) -> IrrKey {
+        let p = &cfg.policy.irr;
+        let mut members: Vec<irr::MemberSpec> = Vec::new();
+        for m in &cfg.members {
+            if !m.route_server || m.policy.check_irr == Some(false) {
+                continue;
+            }
+            // One AS at two IXPs is one IRR member (the first entry's
+            // AS-SET counts).
+            if members.iter().any(|x| x.asn == m.asn) {
+                continue;
+            }
+            members.push(irr::MemberSpec {
+                asn: m.asn,
+                as_set: m.irr_as_set().map(str::to_owned),
+            });
+        }
+        IrrKey {
+            files: p.rpsl_files.iter().map(|f| self.base_dir.join(f)).collect(),
+            whois: p.whois.clone(),
+            sources: p.sources.clone(),
+            refresh: Duration::from_secs(p.refresh_secs),
+            cache_dir: self.base_dir.join(&p.cache_dir),
+            members,
+        }
+    }
+
+    fn start_rpki(&self, key: RpkiKey) -> RpkiRun {
+        let config = rov::RtrConfig::new(key.caches.iter().cloned(), key.cache_dir.clone());
+        let (cache, client) = rov::RtrClient::new(config).spawn();
+        tracing::info!(caches = ?key.caches, vrps = cache.current().len(), "RPKI: RTR client started");
+        let mut rx = cache.subscribe();
+        let cores = self.cores.clone();
+        let watcher = tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let g = rx.borrow_and_update().clone();
+                tracing::info!(
+                    generation = g.number,
+                    changed_prefixes = g.changed.len(),
+                    "RPKI: VRP set changed"
+                );
+                revalidate_all(&cores);
+            }
+        });
+        RpkiRun {
+            key,
+            cache,
+            tasks: [client, watcher],
+        }
+    }
+
+    fn start_irr(&self, key: IrrKey) -> IrrRun {
+        let source = match &key.whois {
+            Some(addr) => irr::IrrSource::Whois {
+                addr: addr.clone(),
+                timeout: Duration::from_secs(30),
+                sources: key.sources.clone(),
+            },
+            None => irr::IrrSource::Dumps(key.files.clone()),
+        };
+        let mut config = irr::IrrConfig::new(source, key.members.clone(), key.cache_dir.clone());
+        config.refresh = key.refresh;
+        let (cache, updater) = irr::IrrUpdater::new(config).spawn();
+        tracing::info!(members = key.members.len(), whois = ?key.whois, files = ?key.files, "IRR: updater started");
+        let mut rx = cache.subscribe();
+        let cores = self.cores.clone();
+        let watcher = tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let g = rx.borrow_and_update().clone();
+                tracing::info!(generation = g.number, members = ?g.changed, "IRR: data changed");
+                revalidate_all(&cores);
+            }
+        });
+        IrrRun {
+            key,
+            cache,
+            tasks: [updater, watcher],
+        }
+    }
+
+    /// Give `policy` the current views (none for a source not
+    /// configured, which keeps its checks off).
+    pub(crate) fn apply(&self, policy: &mut IxpPolicy) {
+        policy.set_rpki(
+            self.rpki
+                .as_ref()
+                .map(|r| Arc::new(r.cache.clone()) as Arc<dyn policy::RpkiView>),
+        );
+        policy.set_irr(
+            self.irr
+                .as_ref()
+                .map(|r| Arc::new(r.cache.clone()) as Arc<dyn policy::IrrView>),
+        );
+    }
+
+    /// The route server cores to tell about changes from now on.
+    pub(crate) fn set_cores(&self, handles: impl IntoIterator<Item = Handle>) {
+        if let Ok(mut c) = self.cores.lock() {
+            *c = handles.into_iter().collect();
+        }
+    }
+
+    /// The status cell for the API; it follows reconfigurations.
+    pub(crate) fn status(&self) -> StatusCell {
+        self.status.clone()
+    }
+
+    fn status_now(&self) -> SourcesStatus {
+        SourcesStatus {
+            rpki: self
+                .rpki
+                .as_ref()
+                .map(|r| (r.cache.clone(), r.key.caches.clone())),
+            irr: self.irr.as_ref().map(|r| (r.cache.clone(), r.key.clone())),
+        }
+    }
+}
+
+fn revalidate_all(cores: &Cores) {
+    let handles: Vec<Handle> = cores.lock().map(|c| c.clone()).unwrap_or_default();
+    for h in handles {
+        if !h.revalidate() {
+            tracing::warn!("a route server core is gone; not revalidated");
+        }
+    }
+}
+
+fn age_s(t: Option<SystemTime>) -> Option<u64> {
+    t.map(|t| {
+        SystemTime::now()
+            .duration_since(t)
+            .unwrap_or_default()
+            .as_secs()
+    })
+}
+
+impl SourcesStatus {
+    /// A status for data installed directly (the demo), not fetched.
+    pub(crate) fn fixed(rpki: Option<rov::RpkiCache>, irr: Option<irr::IrrCache>) -> SourcesStatus {
+        SourcesStatus {
+            rpki: rpki.map(|c| (c, Vec::new())),
+            irr: irr.map(|c| {
+                (
+                    c,
+                    IrrKey {
+                        files: Vec::new(),
+                        whois: None,
+                        sources: Vec::new(),
+                        refresh: Duration::ZERO,
+                        cache_dir: PathBuf::new(),
+                        members: Vec::new(),
+                    },
+                )
+            }),
+        }
+    }
+
+    /// The JSON of `/api/v1/policy`'s `data_sources`.
+    pub(crate) fn json(&self) -> Value {
+        let rpki = match &self.rpki {
+            None => json!({ "configured": false, "state": "off (no rtr cache configured)" }),
+            Some((cache, caches)) => {
+                let s = cache.status();
+                let (source, state) = match &s.source {
+                    rov::DataSource::Empty => ("empty", "no data yet: every route is NotFound"),
+                    rov::DataSource::Persisted => (
+                        "persisted",
+                        "serving persisted VRPs: no cache has answered since start",
+                    ),
+                    rov::DataSource::Cache(_) if s.connected.is_some() => {
+                        ("cache", "cache connected")
+                    }
+                    rov::DataSource::Cache(_) => (
+                        "cache",
+                        "cache unreachable: serving the last synchronised VRPs until they expire",
+                    ),
+                    rov::DataSource::Expired => (
+                        "expired",
+                        "expired: no cache answered within the expire interval, every route is NotFound",
+                    ),
+                    rov::DataSource::Static => ("static", "VRPs installed by caribix itself"),
+                };
+                json!({
+                    "configured": true,
+                    "caches": caches,
+                    "connected": s.connected,
+                    "source": source,
+                    "state": state,
+                    "vrps": cache.current().len(),
+                    "last_sync_age_s": age_s(s.last_sync),
+                    "expire_s": s.expire.as_secs(),
+                    "syncs": s.syncs,
+                })
+            }
+        };
+        let irr = match &self.irr {
+            None => {
+                json!({ "configured": false, "state": "off (no rpsl_files or whois configured)" })
+            }
+            Some((cache, key)) => {
+                let snap = cache.current();
+                let now = SystemTime::now();
+                let members: Vec<Value> = if key.members.is_empty() {
+                    // Installed directly: list what the snapshot has.
+                    Vec::new()
+                } else {
+                    key.members
+                        .iter()
+                        .map(|m| match snap.member(m.asn) {
+                            Some(d) => json!({
+                                "asn": m.asn,
+                                "as_set": m.as_set,
+                                "has_data": true,
+                                "age_s": d.age(now).as_secs(),
+                                "origins": d.origins.len(),
+                                "prefixes": d.prefixes.len(),
+                                "notes": d.notes,
+                            }),
+                            None => json!({
+                                "asn": m.asn,
+                                "as_set": m.as_set,
+                                "has_data": false,
+                            }),
+                        })
+                        .collect()
+                };
+                let source = match (&key.whois, key.files.is_empty()) {
+                    (Some(w), _) => format!("whois {w}"),
+                    (None, false) => "rpsl files".to_string(),
+                    (None, true) => "installed by caribix itself".to_string(),
+                };
+                json!({
+                    "configured": true,
+                    "source": source,
+                    "sources": key.sources,
+                    "refresh_s": key.refresh.as_secs(),
+                    "members_with_data": snap.len(),
+                    "members": members,
+                })
+            }
+        };
+        json!({ "rpki": rpki, "irr": irr })
+    }
+}
