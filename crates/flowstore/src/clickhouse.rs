@@ -3,27 +3,66 @@
 //! lightweight deletes, no TTL, so the design stays with what it has).
 //!
 //! Rows carry a `version` (the write time in nanoseconds, strictly
-//! increasing per store). Writing a minute inserts its rows with a new
-//! version and then one row into `flushes` naming (start, version); queries
-//! read only the rows of each minute's latest flushed version. So a minute
-//! written again replaces the earlier write without a delete, and a write
-//! interrupted half-way is never seen.
+//! increasing per store). Writing a bucket inserts its rows with a new
+//! version and then one row into `versions` naming (seconds, start,
+//! version); queries read only the rows of each bucket's latest version.
+//! So a bucket written again replaces the earlier write without a delete,
+//! and a write interrupted half-way is never seen.
 //!
-//! Known limitations: minutes are not rolled up into hours and days (the
-//! server sums minute rows fast, which is why an IXP would choose it);
-//! [`Store::expire`] deletes rows older than the day retention with an
-//! `ALTER TABLE ... DELETE` mutation, and superseded versions stay on disk.
+//! Rollups and retention ([`Store::expire`]) follow the SQLite store's
+//! rules exactly: minute buckets that ended before the minute cutoff are
+//! summed into hour buckets, hours into days, and days past the day
+//! retention are dropped. ClickHouse 18.16 deletes only by asynchronous
+//! mutations, so a fold writes the new coarse rows (existing coarse rows of
+//! the bucket plus the folded fine rows) under a new version and, in the
+//! same `versions` insert, a *tombstone* version for every folded fine
+//! bucket and every dropped day: a version with no rows, which makes them
+//! read as empty at once. The rows that became invisible are deleted by an
+//! `ALTER TABLE ... DELETE` at most once an hour; reads never depend on it.
+//!
+//! Known limitations: superseded versions of hour and day buckets stay on
+//! disk until the bucket itself is folded or expires (an hour bucket is
+//! rewritten each time minutes fold into it). Tables written by the
+//! earlier layout (`flushes` instead of `versions`) are not read.
 
 use crate::http::post;
 use crate::{family_name, member_rows, MatrixRow, MemberRow, Store, StoreError};
 use flow::{Bucket, Retention};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use traffic::Minute;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Data tables: (name, key columns, value columns).
+const TABLES: [(&str, &[&str], &[&str]); 4] = [
+    (
+        "member_traffic",
+        &["asn", "family", "direction"],
+        &["bytes", "packets"],
+    ),
+    (
+        "matrix_traffic",
+        &["src_asn", "dst_asn", "family"],
+        &["bytes", "packets"],
+    ),
+    (
+        "local_traffic",
+        &[],
+        &[
+            "total_bytes",
+            "total_packets",
+            "local_bytes",
+            "tromboned_bytes",
+        ],
+    ),
+    ("tromboned_pairs", &["src_net", "dst_net"], &["bytes"]),
+];
+
+/// Invisible rows are deleted at most this often (seconds of `now`).
+const CLEANUP_EVERY: u64 = 3600;
 
 /// Flow aggregates in a ClickHouse database.
 #[derive(Debug)]
@@ -32,7 +71,12 @@ pub struct ClickhouseStore {
     port: u16,
     db: String,
     last_version: u64,
+    last_cleanup: Option<u64>,
 }
+
+/// Coarse rows being built by a fold: (bucket start, key values as JSON)
+/// -> (key values, value sums).
+type Folded = BTreeMap<(u64, String), (Vec<Value>, Vec<u64>)>;
 
 fn table_ddl(db: &str) -> [String; 5] {
     let mt = "ENGINE = MergeTree() ORDER BY (start, version)";
@@ -56,7 +100,10 @@ fn table_ddl(db: &str) -> [String; 5] {
             "CREATE TABLE IF NOT EXISTS {db}.tromboned_pairs (seconds UInt32, start UInt64, \
              src_net UInt32, dst_net UInt32, bytes UInt64, version UInt64) {mt}"
         ),
-        format!("CREATE TABLE IF NOT EXISTS {db}.flushes (start UInt64, version UInt64) {mt}"),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {db}.versions (seconds UInt32, start UInt64, \
+             version UInt64) {mt}"
+        ),
     ]
 }
 
@@ -87,6 +134,7 @@ impl ClickhouseStore {
             port,
             db: db.to_string(),
             last_version: 0,
+            last_cleanup: None,
         };
         s.exec(&format!("CREATE DATABASE IF NOT EXISTS {db}"))?;
         for ddl in table_ddl(db) {
@@ -119,14 +167,178 @@ impl ClickhouseStore {
             .collect()
     }
 
-    /// The filter that keeps each minute's latest flushed version.
+    /// Rows held in the data tables, visible or not (superseded versions
+    /// and rows awaiting the cleanup mutation included): what retention
+    /// leaves on disk.
+    pub fn stored_rows(&self) -> Result<u64, StoreError> {
+        let mut n = 0u64;
+        for (t, _, _) in TABLES {
+            let r = self.select(&format!("SELECT count() AS n FROM {}.{t}", self.db))?;
+            n = n.saturating_add(r.first().map(|v| num(v, "n")).transpose()?.unwrap_or(0));
+        }
+        Ok(n)
+    }
+
+    /// The filter that keeps each bucket's latest version, for buckets
+    /// starting in `[from, to)`.
     fn latest(&self, from: u64, to: u64) -> String {
         format!(
-            "start >= {from} AND start < {to} AND (start, version) IN \
-             (SELECT start, max(version) FROM {}.flushes WHERE start >= {from} AND start < {to} \
-             GROUP BY start)",
+            "start >= {from} AND start < {to} AND (seconds, start, version) IN \
+             (SELECT seconds, start, max(version) FROM {}.versions \
+             WHERE start >= {from} AND start < {to} GROUP BY seconds, start)",
             self.db
         )
+    }
+
+    /// The filter that keeps the latest version of buckets of `seconds`
+    /// that ended at or before `cutoff`.
+    fn latest_ended(&self, seconds: u64, cutoff: u64) -> String {
+        format!(
+            "seconds = {seconds} AND start + {seconds} <= {cutoff} AND \
+             (seconds, start, version) IN (SELECT seconds, start, max(version) \
+             FROM {}.versions WHERE seconds = {seconds} AND start + {seconds} <= {cutoff} \
+             GROUP BY seconds, start)",
+            self.db
+        )
+    }
+
+    /// Starts of visible buckets of `seconds` that ended by `cutoff`.
+    fn ended_starts(&self, seconds: u64, cutoff: u64) -> Result<BTreeSet<u64>, StoreError> {
+        let mut out = BTreeSet::new();
+        for (table, _, _) in TABLES {
+            let rows = self.select(&format!(
+                "SELECT DISTINCT start FROM {}.{table} WHERE {}",
+                self.db,
+                self.latest_ended(seconds, cutoff)
+            ))?;
+            for r in &rows {
+                out.insert(num(r, "start")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds `rows` (each with a start field, the key columns and the value
+    /// columns, the latter named with `prefix`) into `into`, by bucket of
+    /// `step` seconds and key.
+    fn accumulate(
+        rows: &[Value],
+        (start_field, prefix): (&str, &str),
+        keys: &[&str],
+        values: &[&str],
+        step: u64,
+        into: &mut Folded,
+    ) -> Result<(), StoreError> {
+        for r in rows {
+            let start = num(r, start_field)?;
+            let bucket = start - start % step;
+            let key_values: Vec<Value> = keys
+                .iter()
+                .map(|k| r.get(*k).cloned().unwrap_or(Value::Null))
+                .collect();
+            let e = into
+                .entry((bucket, Value::Array(key_values.clone()).to_string()))
+                .or_insert_with(|| (key_values, vec![0; values.len()]));
+            for (sum, v) in e.1.iter_mut().zip(values) {
+                *sum = sum.saturating_add(num(r, &format!("{prefix}{v}"))?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Folds visible buckets of `from` seconds that ended by `cutoff` into
+    /// buckets of `to` seconds (added to what those already hold), and
+    /// tombstones the folded ones, in one `versions` insert.
+    fn fold(&mut self, from: u64, to: u64, cutoff: u64) -> Result<(), StoreError> {
+        let fine = self.ended_starts(from, cutoff)?;
+        if fine.is_empty() {
+            return Ok(());
+        }
+        let coarse: BTreeSet<u64> = fine.iter().map(|s| s - s % to).collect();
+        let coarse_list = coarse
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (lo, hi) = match (coarse.first(), coarse.last()) {
+            (Some(lo), Some(hi)) => (*lo, hi.saturating_add(1)),
+            _ => return Ok(()),
+        };
+        let version = self.next_version();
+        for (table, keys, values) in TABLES {
+            let key_cols: String = keys.iter().map(|k| format!("{k}, ")).collect();
+            // Aliases differ from column names: ClickHouse substitutes a
+            // SELECT alias everywhere, WHERE included.
+            let sums: Vec<String> = values
+                .iter()
+                .map(|v| format!("sum({v}) AS s_{v}"))
+                .collect();
+            let mut acc = Folded::new();
+            // What the coarse buckets hold already.
+            let old = self.select(&format!(
+                "SELECT {key_cols}start, {} FROM {}.{table} WHERE seconds = {to} \
+                 AND start IN ({coarse_list}) AND {}",
+                values.join(", "),
+                self.db,
+                self.latest(lo, hi)
+            ))?;
+            Self::accumulate(&old, ("start", ""), keys, values, to, &mut acc)?;
+            // The fine buckets, summed per coarse bucket.
+            let new = self.select(&format!(
+                "SELECT {key_cols}start - start % {to} AS bucket, {} FROM {}.{table} \
+                 WHERE {} GROUP BY {key_cols}bucket",
+                sums.join(", "),
+                self.db,
+                self.latest_ended(from, cutoff)
+            ))?;
+            Self::accumulate(&new, ("bucket", "s_"), keys, values, to, &mut acc)?;
+            let rows: Vec<Value> = acc
+                .into_iter()
+                .map(|((start, _), (key_values, sums))| {
+                    let mut o = serde_json::Map::new();
+                    o.insert("seconds".into(), json!(to));
+                    o.insert("start".into(), json!(start));
+                    for (k, v) in keys.iter().zip(key_values) {
+                        o.insert((*k).to_string(), v);
+                    }
+                    for (k, v) in values.iter().zip(sums) {
+                        o.insert((*k).to_string(), json!(v));
+                    }
+                    o.insert("version".into(), json!(version));
+                    Value::Object(o)
+                })
+                .collect();
+            self.insert(table, &rows)?;
+        }
+        let marks: Vec<Value> = coarse
+            .iter()
+            .map(|s| json!({"seconds": to, "start": s, "version": version}))
+            .chain(
+                fine.iter()
+                    .map(|s| json!({"seconds": from, "start": s, "version": version})),
+            )
+            .collect();
+        self.insert("versions", &marks)
+    }
+
+    /// Deletes rows that no query can see any more: buckets folded or
+    /// dropped by `expire` with these cutoffs (minute, hour, day).
+    fn cleanup(&self, cutoffs: [(u64, u64); 3]) -> Result<(), StoreError> {
+        let cond = cutoffs
+            .iter()
+            .map(|(secs, cut)| format!("(seconds = {secs} AND start + {secs} <= {cut})"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        for t in TABLES.iter().map(|t| t.0).chain(["versions"]) {
+            let n = self.select(&format!(
+                "SELECT count() AS n FROM {}.{t} WHERE {cond}",
+                self.db
+            ))?;
+            if n.first().map(|v| num(v, "n")).transpose()?.unwrap_or(0) > 0 {
+                self.exec(&format!("ALTER TABLE {}.{t} DELETE WHERE {cond}", self.db))?;
+            }
+        }
+        Ok(())
     }
 
     fn next_version(&mut self) -> u64 {
@@ -187,34 +399,33 @@ impl Store for ClickhouseStore {
                 .collect();
             self.insert("tromboned_pairs", &rows)?;
         }
-        self.insert("flushes", &[json!({"start": start, "version": version})])
+        self.insert(
+            "versions",
+            &[json!({"seconds": 60, "start": start, "version": version})],
+        )
     }
 
     fn expire(&mut self, now: u64, r: Retention) -> Result<(), StoreError> {
-        let cutoff = now.saturating_sub(r.days_for);
-        for t in [
-            "member_traffic",
-            "matrix_traffic",
-            "local_traffic",
-            "tromboned_pairs",
-            "flushes",
-        ] {
-            let has_old = self.select(&format!(
-                "SELECT count() AS n FROM {}.{t} WHERE start + 60 <= {cutoff}",
-                self.db
-            ))?;
-            if has_old
-                .first()
-                .map(|v| num(v, "n"))
-                .transpose()?
-                .unwrap_or(0)
-                > 0
-            {
-                self.exec(&format!(
-                    "ALTER TABLE {}.{t} DELETE WHERE start + 60 <= {cutoff}",
-                    self.db
-                ))?;
-            }
+        let minute_cut = now.saturating_sub(r.minutes_for);
+        let hour_cut = now.saturating_sub(r.hours_for);
+        let day_cut = now.saturating_sub(r.days_for);
+        self.fold(60, 3600, minute_cut)?;
+        self.fold(3600, 86400, hour_cut)?;
+        let days = self.ended_starts(86400, day_cut)?;
+        if !days.is_empty() {
+            let version = self.next_version();
+            let marks: Vec<Value> = days
+                .iter()
+                .map(|s| json!({"seconds": 86400, "start": s, "version": version}))
+                .collect();
+            self.insert("versions", &marks)?;
+        }
+        let due = self
+            .last_cleanup
+            .is_none_or(|t| now >= t.saturating_add(CLEANUP_EVERY) || now < t);
+        if due {
+            self.cleanup([(60, minute_cut), (3600, hour_cut), (86400, day_cut)])?;
+            self.last_cleanup = Some(now);
         }
         Ok(())
     }
