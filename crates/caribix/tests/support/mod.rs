@@ -3,10 +3,13 @@
 //! minimal HTTP/1.1 GET, scratch directories, locating the Debian programs
 //! the tests drive (a missing one fails the test with the package to
 //! install, never skips it), a base `caribix run` configuration, and
-//! writing pcap files of Ethernet/IPv4 frames for exporters to replay.
+//! writing pcap files of Ethernet/IPv4 frames for exporters to replay, and
+//! a private ClickHouse server ([`clickhouse`]).
 //!
 //! Not here: anything specific to one test's traffic plan.
 #![allow(dead_code, unreachable_pub)]
+
+pub mod clickhouse;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
