@@ -5,7 +5,8 @@
 //! configuration.
 //!
 //! [`PolicySources::configure`] starts them from `[policy.rpki]` and
-//! `[policy.irr]` (and restarts one whose settings changed on SIGHUP);
+//! `[policy.irr]` (on SIGHUP it restarts one whose settings changed and
+//! asks an unchanged IRR updater to refresh now);
 //! [`PolicySources::apply`] hands their views to a route server's policy;
 //! a watcher per source asks every route server core to judge its routes
 //! again (`daemon::Handle::revalidate`) whenever the VRP set or a member's
@@ -120,7 +121,15 @@ impl PolicySources {
             self.rpki = rpki_key.map(|key| self.start_rpki(key));
         }
         let irr_key = cfg.policy.irr_enabled().then(|| self.irr_key(cfg));
-        if self.irr.as_ref().map(|r| &r.key) != irr_key.as_ref() {
+        if let Some(run) = self
+            .irr
+            .as_ref()
+            .filter(|r| Some(&r.key) == irr_key.as_ref())
+        {
+            // Same source and members (a SIGHUP): fetch again now, so an
+            // operator can pick up an IRR change without waiting.
+            run.cache.refresh_now();
+        } else {
             if let Some(old) = self.irr.take() {
                 old.tasks.iter().for_each(JoinHandle::abort);
             }

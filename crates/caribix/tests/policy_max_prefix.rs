@@ -164,3 +164,143 @@ max_prefix = {{ ipv4 = 100, ipv6 = 10 }}
     drop(procs);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `max_prefix_action = "warning"` (global): A goes one route over its
+/// IPv4 limit of 2; the session stays Established, B receives all three
+/// routes, the API shows the action, the excess and one warning, and the
+/// log says so once. Member C overrides the action with `restart` and,
+/// one route over its limit of 1, gets the Cease (RFC 4486 subcode 1).
+#[test]
+fn max_prefix_warning_mode_keeps_the_session() {
+    let _ = exabgp_path(); // fail early and clearly when missing
+    let n = 150 + (std::process::id() + 37) % 100;
+    let ip = |h: u8| format!("127.0.{n}.{h}");
+    let (ia, ib, ic) = (ip(31), ip(32), ip(33));
+    let dir = std::env::temp_dir().join(format!("caribix-maxpfx-warn-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let bgp_port = free_port();
+    let web_port = free_port();
+    const C: u32 = 64498;
+    let config = format!(
+        r#"[ixp]
+shortname = "TIX"
+name = "Max-prefix warning test IXP"
+country = "GP"
+
+[[peering_lan]]
+name = "main"
+vlan = 10
+ipv4 = "127.0.{n}.0/24"
+
+[route_server]
+asn = {RS}
+router_id = "127.0.0.1"
+listen = ["127.0.0.1:{bgp_port}"]
+hold_time = 30
+max_prefix_restart = 1
+
+[policy]
+max_prefix_action = "warning"
+
+[web]
+listen = "127.0.0.1:{web_port}"
+
+[[member]]
+asn = {A}
+name = "A"
+ipv4 = ["{ia}"]
+passive = true
+max_prefix = {{ ipv4 = 2, ipv6 = 10 }}
+
+[[member]]
+asn = {B}
+name = "B"
+ipv4 = ["{ib}"]
+passive = true
+max_prefix = {{ ipv4 = 100, ipv6 = 10 }}
+
+[[member]]
+asn = {C}
+name = "C"
+ipv4 = ["{ic}"]
+passive = true
+max_prefix = {{ ipv4 = 1, ipv6 = 10 }}
+policy = {{ max_prefix_action = "restart" }}
+"#
+    );
+    let cfg_path = dir.join("caribix.toml");
+    std::fs::write(&cfg_path, config).unwrap();
+    let routes_a: Vec<String> = ["11.3.0.0/24", "11.3.1.0/24", "11.3.2.0/24"]
+        .iter()
+        .map(|p| format!("route {p} next-hop {ia} as-path [ {A} ]"))
+        .collect();
+    let routes_c: Vec<String> = ["11.4.0.0/24", "11.4.1.0/24"]
+        .iter()
+        .map(|p| format!("route {p} next-hop {ic} as-path [ {C} ]"))
+        .collect();
+    let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp_port, &routes_a);
+    let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp_port, &[]);
+    let conf_c = exabgp_conf(&dir, "c", C, &ic, bgp_port, &routes_c);
+    let log = std::fs::File::create(dir.join("caribix.log")).unwrap();
+    let mut procs = Procs(Vec::new());
+    procs.0.push(
+        Command::new(env!("CARGO_BIN_EXE_caribix"))
+            .arg("run")
+            .arg(&cfg_path)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("cannot start caribix"),
+    );
+    wait_for("the JSON API", Duration::from_secs(20), || {
+        http_get(web_port, "/api/v1/neighbors").is_some()
+    });
+    procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
+    procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
+    procs.0.push(spawn_exabgp(&dir, "c", &conf_c));
+    let id_a = format!("AS{A}_127_0_{n}_31");
+    let id_c = format!("AS{C}_127_0_{n}_33");
+
+    // All three of A's routes reach B: warning mode keeps them.
+    wait_for("A's three routes at B", Duration::from_secs(30), || {
+        let r = rib(&dir, "b");
+        r.keys().filter(|p| p.starts_with("11.3.")).count() == 3
+    });
+    // C's second route trips the restart action of its own setting.
+    wait_for("C's Cease", Duration::from_secs(30), || {
+        neighbor(web_port, &id_c).is_some_and(|v| {
+            v["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("Maximum Number of Prefixes"))
+        })
+    });
+    let v = neighbor(web_port, &id_c).expect("neighbor C");
+    assert_eq!(v["max_prefix"]["action"], "restart", "{v}");
+    // A stays up: Established with a growing uptime, no error, the excess
+    // shown.
+    let up0 = neighbor(web_port, &id_a).expect("neighbor A")["uptime_s"]
+        .as_u64()
+        .unwrap_or(0);
+    std::thread::sleep(Duration::from_secs(4));
+    let v = neighbor(web_port, &id_a).expect("neighbor A");
+    assert_eq!(v["state"], "Established", "{v}");
+    assert!(v["uptime_s"].as_u64().unwrap_or(0) >= up0 + 3, "{v}");
+    assert!(v["last_error"].is_null(), "{v}");
+    assert_eq!(v["routes"]["accepted"], 3, "{v}");
+    let mp = &v["max_prefix"];
+    assert_eq!(mp["action"], "warning", "{v}");
+    assert_eq!(mp["ipv4"], 2, "{v}");
+    assert_eq!(mp["excess"], serde_json::json!([1, 0]), "{v}");
+    assert_eq!(mp["warnings"], 1, "{v}");
+    let text = std::fs::read_to_string(dir.join("caribix.log")).unwrap_or_default();
+    assert_eq!(
+        text.matches("warning only, the session stays up").count(),
+        1,
+        "one warning line expected in the caribix log:\n{text}"
+    );
+    let p = http_get(web_port, "/api/v1/policy").expect("/api/v1/policy");
+    assert_eq!(p["max_prefix_action"], "warning", "{p}");
+    drop(procs);
+    let _ = std::fs::remove_dir_all(&dir);
+}

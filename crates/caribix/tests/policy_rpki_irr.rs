@@ -1,0 +1,442 @@
+//! End to end (issue 4): `caribix run` with its RPKI and IRR data sources
+//! wired: StayRTR (Debian `stayrtr`) serving a VRP file the test rewrites,
+//! RPSL files or a whois server started by the test, and ExaBGP members
+//! (Debian `exabgp`) on 127.0.N.x.
+//!
+//! `rpki_and_irr_files_codes_blackhole_roa_changes_and_restart`:
+//! - member A announces a Valid route, a BLACKHOLE /32 of its own space,
+//!   a route whose origin is not in its AS-SET (code 9), a prefix outside
+//!   its route objects (12) and two RPKI invalid routes (14); B receives
+//!   exactly the accepted ones, the blackhole with NO_EXPORT added and the
+//!   RPKI informational community; the others are in A's filtered routes
+//!   with exactly their codes;
+//! - the ROA of the Valid route is changed to another AS: it is withdrawn
+//!   at B; restored (and a ROA for one invalid route added): both are
+//!   announced at B; all without a session reset (one "session
+//!   established" per member in the log, uptime growing, no error);
+//! - StayRTR is killed: routing goes on unchanged;
+//! - `caribix run` is restarted while StayRTR is down: it starts from the
+//!   VRPs persisted in `cache_dir`, the API says so, and the same routes
+//!   are accepted and rejected.
+//!
+//! `irr_whois_as_set_change_picked_up_without_reset`: IRR data from a
+//! whois server started by the test (`!s` source selection, `!i`, `!g`);
+//! the member's AS-SET gains an AS and that AS's route object; after a
+//! SIGHUP (the on-demand refresh) the routes rejected for codes 9 and 12
+//! are accepted and reach B, with no session reset.
+//!
+//! Missing `exabgp` or `stayrtr` fails the tests.
+
+mod policy_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use policy_support::*;
+use serde_json::Value;
+
+const A: u32 = 64496;
+const B: u32 = 64497;
+/// A public AS that is neither a member nor in A's AS-SET.
+const OTHER: u32 = 3333;
+
+fn config(n: u32, bgp: u16, web: u16, policy: &str) -> String {
+    format!(
+        r#"[ixp]
+shortname = "TIX"
+name = "RPKI and IRR test IXP"
+country = "GP"
+
+[[peering_lan]]
+name = "main"
+vlan = 10
+ipv4 = "127.0.{n}.0/24"
+
+[route_server]
+asn = {RS}
+router_id = "127.0.0.1"
+listen = ["127.0.0.1:{bgp}"]
+hold_time = 30
+
+{policy}
+
+[web]
+listen = "127.0.0.1:{web}"
+
+[[member]]
+asn = {A}
+name = "A"
+as_set = "AS-ATEST"
+ipv4 = ["127.0.{n}.41"]
+passive = true
+max_prefix = {{ ipv4 = 100, ipv6 = 10 }}
+
+[[member]]
+asn = {B}
+name = "B"
+ipv4 = ["127.0.{n}.42"]
+passive = true
+max_prefix = {{ ipv4 = 100, ipv6 = 10 }}
+"#
+    )
+}
+
+fn codes(c: &[u64]) -> BTreeSet<u64> {
+    c.iter().copied().collect()
+}
+
+/// How many times the log of caribix run `k` says A's session came up.
+fn established(dir: &Path, k: usize, addr: &str) -> usize {
+    std::fs::read_to_string(dir.join(format!("caribix-{k}.log")))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("session established") && l.contains(addr))
+        .count()
+}
+
+fn rpki_status(web: u16) -> Value {
+    http_get(web, "/api/v1/policy")
+        .map(|p| p["data_sources"]["rpki"].clone())
+        .unwrap_or(Value::Null)
+}
+
+/// The session of `id` is Established with no error, and its uptime has
+/// grown past `since` seconds.
+fn assert_up(web: u16, id: &str, since: u64) -> u64 {
+    let v = neighbor(web, id).unwrap_or(Value::Null);
+    assert_eq!(v["state"], "Established", "{id}: {v}");
+    assert!(v["last_error"].is_null(), "{id}: {v}");
+    let up = v["uptime_s"].as_u64().unwrap_or(0);
+    assert!(
+        up >= since,
+        "{id}: uptime went back from {since} to {up}: {v}"
+    );
+    up
+}
+
+#[test]
+fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
+    let _ = exabgp_path(); // fail early and clearly when missing
+    let n = 150 + (std::process::id() + 71) % 100;
+    let (ia, ib) = (format!("127.0.{n}.41"), format!("127.0.{n}.42"));
+    let dir = std::env::temp_dir().join(format!("caribix-rpki-irr-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // RPKI: A's 11.5.0.0/16 up to /24; 11.8.0.0/16 exactly.
+    let vrp_file = dir.join("vrps.json");
+    let v0: Vec<(&str, u8, u32)> = vec![("11.5.0.0/16", 24, A), ("11.8.0.0/16", 16, A)];
+    write_vrps(&vrp_file, &v0);
+    let rtr_port = free_port();
+    let mut stayrtr = StayRtr::start(&vrp_file, rtr_port);
+    // IRR: A's AS-SET is A alone; its route objects cover 11.5, 11.7, 11.8.
+    std::fs::write(
+        dir.join("irr.db"),
+        format!(
+            "as-set: AS-ATEST\nmembers: AS{A}\nsource: TEST\n\n\
+             route: 11.5.0.0/16\norigin: AS{A}\nsource: TEST\n\n\
+             route: 11.7.0.0/16\norigin: AS{A}\nsource: TEST\n\n\
+             route: 11.8.0.0/16\norigin: AS{A}\nsource: TEST\n"
+        ),
+    )
+    .unwrap();
+    let (bgp, web) = (free_port(), free_port());
+    let policy = format!(
+        "[policy.rpki]\nrtr = [\"127.0.0.1:{rtr_port}\"]\ncache_dir = \"rpki-cache\"\n\n\
+         [policy.irr]\nrpsl_files = [\"irr.db\"]\ncache_dir = \"irr-cache\"\n"
+    );
+    let cfg = dir.join("caribix.toml");
+    std::fs::write(&cfg, config(n, bgp, web, &policy)).unwrap();
+
+    let good = "11.5.0.0/24";
+    let bh = "11.5.3.1/32";
+    let r9 = "11.7.1.0/24";
+    let r12 = "11.6.0.0/24";
+    let r14 = "11.8.0.0/24";
+    let r14b = "11.8.1.0/24";
+    let routes_a: Vec<String> = vec![
+        format!("route {good} next-hop {ia} as-path [ {A} ]"),
+        format!("route {bh} next-hop {ia} as-path [ {A} ] community [ 65535:666 ]"),
+        format!("route {r9} next-hop {ia} as-path [ {A} {OTHER} ]"),
+        format!("route {r12} next-hop {ia} as-path [ {A} ]"),
+        format!("route {r14} next-hop {ia} as-path [ {A} ]"),
+        format!("route {r14b} next-hop {ia} as-path [ {A} ]"),
+    ];
+    let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp, &routes_a);
+    let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp, &[]);
+    let mut procs = Procs(Vec::new());
+    procs.0.push(spawn_caribix(&dir, &cfg, 1));
+    wait_for("the RTR sync (API)", Duration::from_secs(20), || {
+        let s = rpki_status(web);
+        s["state"] == "cache connected" && s["vrps"] == 2
+    });
+    let p = http_get(web, "/api/v1/policy").unwrap();
+    assert_eq!(p["checks"]["rpki"], true, "{p}");
+    assert_eq!(p["checks"]["irr_origin"], true, "{p}");
+    let irr_a = &p["data_sources"]["irr"]["members"][0];
+    assert_eq!(irr_a["asn"], A, "{p}");
+    assert_eq!(irr_a["has_data"], true, "{p}");
+    assert_eq!(irr_a["prefixes"], 3, "{p}");
+    procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
+    procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
+    let (id_a, id_b) = (format!("AS{A}_127_0_{n}_41"), format!("AS{B}_127_0_{n}_42"));
+
+    // 1. Codes 9, 12, 14; Valid and BLACKHOLE routes reach B.
+    let want_filtered = |with_r14: bool| -> BTreeMap<String, BTreeSet<u64>> {
+        let mut m = BTreeMap::from([
+            (r9.to_string(), codes(&[9])),
+            (r12.to_string(), codes(&[12])),
+            (r14b.to_string(), codes(&[14])),
+        ]);
+        if with_r14 {
+            m.insert(r14.to_string(), codes(&[14]));
+        }
+        m
+    };
+    wait_for("A's filtered routes", Duration::from_secs(30), || {
+        filtered(web, &id_a) == want_filtered(true)
+    });
+    wait_for("A's accepted routes at B", Duration::from_secs(20), || {
+        let r = rib(&dir, "b");
+        r.contains_key(good) && r.contains_key(bh)
+    });
+    let r = rib(&dir, "b");
+    for p in [r9, r12, r14, r14b] {
+        assert!(!r.contains_key(p), "{p} reached B: {r:?}");
+    }
+    let got_bh = &r[bh];
+    assert!(got_bh.communities.contains(&(65535, 666)), "{got_bh:?}");
+    assert!(
+        got_bh.communities.contains(&(65535, 65281)),
+        "BLACKHOLE route without NO_EXPORT at B: {got_bh:?}"
+    );
+    assert!(
+        r[good].large.contains(&(RS, 1000, 1)),
+        "no RPKI Valid community on {good} at B: {:?}",
+        r[good]
+    );
+    let up_a = assert_up(web, &id_a, 0);
+    let up_b = assert_up(web, &id_b, 0);
+
+    // 2. The ROA of A's Valid route moves to another AS: withdrawn at B.
+    let v1: Vec<(&str, u8, u32)> = vec![("11.5.0.0/16", 24, OTHER), ("11.8.0.0/16", 16, A)];
+    write_vrps(&vrp_file, &v1);
+    let t = Instant::now();
+    wait_for(
+        "the now invalid route withdrawn at B",
+        Duration::from_secs(30),
+        || !rib(&dir, "b").contains_key(good),
+    );
+    eprintln!("ROA change to withdrawal at B: {:?}", t.elapsed());
+    let mut want = want_filtered(true);
+    want.insert(good.to_string(), codes(&[14]));
+    wait_for(
+        "the invalid route in A's filtered routes",
+        Duration::from_secs(10),
+        || filtered(web, &id_a) == want,
+    );
+    // The blackhole /32 is RPKI invalid too, and stays (RFC 7999 routes of
+    // the member's own space are exempt).
+    assert!(rib(&dir, "b").contains_key(bh));
+
+    // 3. ROA restored, and a ROA for 11.8.0.0/24: both announced at B.
+    let v2: Vec<(&str, u8, u32)> = vec![
+        ("11.5.0.0/16", 24, A),
+        ("11.8.0.0/16", 16, A),
+        ("11.8.0.0/24", 24, A),
+    ];
+    write_vrps(&vrp_file, &v2);
+    let t = Instant::now();
+    wait_for(
+        "the routes valid again at B",
+        Duration::from_secs(30),
+        || {
+            let r = rib(&dir, "b");
+            r.contains_key(good) && r.contains_key(r14)
+        },
+    );
+    eprintln!("ROA change to announcement at B: {:?}", t.elapsed());
+    wait_for(
+        "A's filtered routes after the ROA change",
+        Duration::from_secs(10),
+        || filtered(web, &id_a) == want_filtered(false),
+    );
+    let up_a = assert_up(web, &id_a, up_a);
+    let up_b = assert_up(web, &id_b, up_b);
+    assert_eq!(established(&dir, 1, &ia), 1, "A's session was reset");
+    assert_eq!(established(&dir, 1, &ib), 1, "B's session was reset");
+
+    // 4. The cache goes away: routing goes on with the same data.
+    stayrtr.kill();
+    std::thread::sleep(Duration::from_secs(3));
+    let s = rpki_status(web);
+    assert_eq!(s["vrps"], 3, "{s}");
+    assert_ne!(s["source"], "expired", "{s}");
+    assert_eq!(filtered(web, &id_a), want_filtered(false));
+    let r = rib(&dir, "b");
+    assert!(
+        r.contains_key(good) && r.contains_key(r14) && r.contains_key(bh),
+        "{r:?}"
+    );
+    assert_up(web, &id_a, up_a);
+    assert_up(web, &id_b, up_b);
+    assert!(
+        dir.join("rpki-cache").join("rpki-vrps.txt").exists()
+            || std::fs::read_dir(dir.join("rpki-cache")).is_ok_and(|d| d.count() > 0),
+        "nothing persisted in cache_dir"
+    );
+
+    // 5. caribix restarts while StayRTR is down: persisted VRPs.
+    let mut old = procs.0.remove(0);
+    let _ = old.kill();
+    let _ = old.wait();
+    procs.0.push(spawn_caribix(&dir, &cfg, 2));
+    wait_for("the persisted VRPs (API)", Duration::from_secs(20), || {
+        let s = rpki_status(web);
+        s["source"] == "persisted" && s["vrps"] == 3
+    });
+    let s = rpki_status(web);
+    assert!(
+        s["state"].as_str().is_some_and(|t| t.contains("persisted")),
+        "{s}"
+    );
+    // ExaBGP reconnects; the same verdicts from the persisted data.
+    wait_for(
+        "A's filtered routes after the restart",
+        Duration::from_secs(60),
+        || filtered(web, &id_a) == want_filtered(false),
+    );
+    wait_for(
+        "B gets A's accepted routes after the restart",
+        Duration::from_secs(30),
+        || {
+            neighbor(web, &id_b)
+                .is_some_and(|v| v["state"] == "Established" && v["routes"]["exported"] == 3)
+        },
+    );
+    let accepted: BTreeSet<String> = http_get(
+        web,
+        &format!("/api/v1/neighbors/{id_a}/routes?filtered=false"),
+    )
+    .and_then(|v| v["routes"].as_array().cloned())
+    .unwrap_or_default()
+    .iter()
+    .filter_map(|r| r["prefix"].as_str().map(str::to_string))
+    .collect();
+    assert_eq!(
+        accepted,
+        [good, bh, r14]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>()
+    );
+    drop(procs);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn irr_whois_as_set_change_picked_up_without_reset() {
+    let _ = exabgp_path();
+    let n = 150 + (std::process::id() + 83) % 100;
+    let (ia, ib) = (format!("127.0.{n}.41"), format!("127.0.{n}.42"));
+    let dir = std::env::temp_dir().join(format!("caribix-irr-whois-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut data = WhoisData::default();
+    data.sets.insert("AS-ATEST".into(), vec![A]);
+    data.v4.insert(A, vec!["11.10.0.0/16".into()]);
+    let whois = WhoisServer::start(data);
+    let (bgp, web) = (free_port(), free_port());
+    let policy = format!(
+        "[policy.irr]\nwhois = \"{}\"\nsources = [\"TEST\"]\nrefresh = \"6h\"\ncache_dir = \"irr-cache\"\n",
+        whois.addr
+    );
+    let cfg = dir.join("caribix.toml");
+    std::fs::write(&cfg, config(n, bgp, web, &policy)).unwrap();
+    let ok = "11.10.1.0/24";
+    let new_origin = "11.10.2.0/24";
+    let outside = "11.11.0.0/24";
+    let routes_a = vec![
+        format!("route {ok} next-hop {ia} as-path [ {A} ]"),
+        format!("route {new_origin} next-hop {ia} as-path [ {A} {OTHER} ]"),
+        format!("route {outside} next-hop {ia} as-path [ {A} {OTHER} ]"),
+    ];
+    let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp, &routes_a);
+    let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp, &[]);
+    let mut procs = Procs(Vec::new());
+    procs.0.push(spawn_caribix(&dir, &cfg, 1));
+    wait_for(
+        "A's IRR data from whois (API)",
+        Duration::from_secs(20),
+        || {
+            http_get(web, "/api/v1/policy").is_some_and(|p| {
+                let m = &p["data_sources"]["irr"]["members"][0];
+                m["has_data"] == true && m["prefixes"] == 1
+            })
+        },
+    );
+    let p = http_get(web, "/api/v1/policy").unwrap();
+    assert_eq!(p["checks"]["rpki"], false, "no RTR cache: RPKI off: {p}");
+    assert_eq!(
+        p["data_sources"]["irr"]["source"],
+        format!("whois {}", whois.addr),
+        "{p}"
+    );
+    assert!(
+        whois.queries.lock().unwrap().iter().any(|q| q == "!sTEST"),
+        "no source selection sent"
+    );
+    procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
+    procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
+    let (id_a, id_b) = (format!("AS{A}_127_0_{n}_41"), format!("AS{B}_127_0_{n}_42"));
+    let before = BTreeMap::from([
+        (new_origin.to_string(), codes(&[9])),
+        (outside.to_string(), codes(&[9, 12])),
+    ]);
+    wait_for(
+        "codes 9 and 12 from the whois data",
+        Duration::from_secs(30),
+        || filtered(web, &id_a) == before,
+    );
+    wait_for("the registered route at B", Duration::from_secs(20), || {
+        rib(&dir, "b").contains_key(ok)
+    });
+    let up_a = assert_up(web, &id_a, 0);
+    let up_b = assert_up(web, &id_b, 0);
+
+    // The AS-SET gains OTHER, and OTHER registers 11.11.0.0/16.
+    {
+        let mut d = whois.data.lock().unwrap();
+        d.sets.insert("AS-ATEST".into(), vec![A, OTHER]);
+        d.v4.insert(OTHER, vec!["11.11.0.0/16".into()]);
+    }
+    let pid = procs.0[0].id().to_string();
+    let hup = Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill -HUP");
+    assert!(hup.success());
+    let t = Instant::now();
+    wait_for(
+        "the routes accepted after the IRR refresh",
+        Duration::from_secs(30),
+        || {
+            let r = rib(&dir, "b");
+            r.contains_key(new_origin) && r.contains_key(outside)
+        },
+    );
+    eprintln!("IRR change to announcement at B: {:?}", t.elapsed());
+    assert!(filtered(web, &id_a).is_empty());
+    assert_up(web, &id_a, up_a);
+    assert_up(web, &id_b, up_b);
+    assert_eq!(established(&dir, 1, &ia), 1, "A's session was reset");
+    assert_eq!(established(&dir, 1, &ib), 1, "B's session was reset");
+    // The cache on disk holds the new data, with its age.
+    let cached = std::fs::read_to_string(dir.join("irr-cache").join(format!("irr-AS{A}.json")))
+        .expect("A's IRR disk cache");
+    assert!(cached.contains("11.11.0.0/16"), "{cached}");
+    drop(procs);
+    let _ = std::fs::remove_dir_all(&dir);
+}
