@@ -9,7 +9,9 @@
 //! session packets between members' session addresses and the route
 //! server (or each other) and used for attribution; the learned-MAC table
 //! and the bilateral sessions seen are published for the API at every
-//! flush and whenever a MAC is learned or moves.
+//! flush and whenever a MAC is learned or moves. Traffic exported twice
+//! (the fabric's sFlow and a member router's IPFIX, or two member routers)
+//! is counted once ([`flow::dedupe`]).
 //!
 //! The protocol work is in the `flow`, `traffic` and `flowstore` crates;
 //! this module only owns sockets, the clock and the task. The HTTP side is
@@ -17,8 +19,8 @@
 
 use crate::daemon::Handle;
 use flow::{
-    Aggregator, BilateralSession, Counters, Decoder, DecoderConfig, ErrorKind, MacAddr,
-    MemberTable, Retention, UnixMillis,
+    Aggregator, BilateralSession, Counters, Decoder, DecoderConfig, Dedupe, ErrorKind, MacAddr,
+    MemberTable, Retention, Seen, UnixMillis,
 };
 use flowstore::{Store, StoreUrl};
 use prometheus_client::metrics::counter::Counter;
@@ -233,6 +235,10 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
     }
     let task = Task {
         decoder: Decoder::new(DecoderConfig::default()),
+        // With the fabric's sFlow collected, it counts what crosses the IXP.
+        dedupe: Dedupe {
+            fabric: spec.sflow.is_some(),
+        },
         members: spec.members,
         aggregator: Aggregator::new(MEMORY_RETENTION),
         tally: Tally::new(),
@@ -254,6 +260,7 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
 
 struct Task {
     decoder: Decoder,
+    dedupe: Dedupe,
     members: MemberTable,
     aggregator: Aggregator,
     tally: Tally,
@@ -374,6 +381,11 @@ impl Task {
                         changed = true;
                     }
                     let a = self.members.attribute(r);
+                    let seen = self.dedupe.judge(&self.members, r, &a);
+                    if seen != Seen::Counted {
+                        self.metrics.duplicate(seen);
+                        continue;
+                    }
                     self.aggregator.add(r, &a);
                     self.tally.add(r, &a, &self.nets);
                 }
@@ -461,6 +473,7 @@ struct FlowMetrics {
     template_misses: Counter,
     receive_errors: Counter,
     store_errors: Counter,
+    duplicates: Family<Labels, Counter>,
     last: Counters,
 }
 
@@ -476,6 +489,7 @@ impl FlowMetrics {
             template_misses: Counter::default(),
             receive_errors: Counter::default(),
             store_errors: Counter::default(),
+            duplicates: Family::default(),
             last: Counters::default(),
         };
         // Every label value exists from the start, so rates work from zero.
@@ -484,6 +498,9 @@ impl FlowMetrics {
         }
         for k in ErrorKind::ALL {
             let _ = m.decode_errors.get_or_create(&l(&[("kind", k.name())]));
+        }
+        for s in [Seen::ByFabric, Seen::BySender] {
+            let _ = m.duplicates.get_or_create(&l(&[("counted_by", s.name())]));
         }
         crate::metrics::with_registry(|r| {
             let r = r.sub_registry_with_prefix("caribix_flow");
@@ -528,12 +545,24 @@ impl FlowMetrics {
                 m.receive_errors.clone(),
             );
             r.register(
+                "duplicate_records",
+                "Member router records left out because another view counts their packets \
+                 (the fabric's sFlow, or the sending member's router)",
+                m.duplicates.clone(),
+            );
+            r.register(
                 "store_errors",
                 "Failed flushes to the flow store",
                 m.store_errors.clone(),
             );
         });
         m
+    }
+
+    fn duplicate(&self, seen: Seen) {
+        self.duplicates
+            .get_or_create(&l(&[("counted_by", seen.name())]))
+            .inc();
     }
 
     fn receive_error(&self, e: &std::io::Error) {

@@ -30,6 +30,7 @@
 pub mod aggregate;
 pub mod collector;
 pub mod decoder;
+pub mod dedupe;
 pub mod error;
 pub mod ipfix;
 pub mod learn;
@@ -47,6 +48,7 @@ pub use aggregate::{
 };
 pub use collector::{Collector, CollectorConfig, Ingested};
 pub use decoder::{Counters, Decoded, Decoder, DecoderConfig};
+pub use dedupe::{Dedupe, Seen};
 pub use error::{DecodeError, ErrorKind};
 pub use learn::{LearnedMac, MacTable};
 pub use members::{Asn, Attribution, InterfaceRole, MacEvent, MemberTable};

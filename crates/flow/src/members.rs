@@ -263,6 +263,16 @@ impl MemberTable {
         self.routers.insert(exporter, asn);
     }
 
+    /// The member owning the exporting router `exporter`, if configured.
+    pub fn router_owner(&self, exporter: IpAddr) -> Option<Asn> {
+        self.routers.get(&exporter).copied()
+    }
+
+    /// Whether `asn` has an exporting border router configured.
+    pub fn has_router(&self, asn: Asn) -> bool {
+        self.routers.values().any(|a| *a == asn)
+    }
+
     /// Gives an interface of an exporting router its role.
     pub fn set_interface_role(&mut self, exporter: IpAddr, if_index: u32, role: InterfaceRole) {
         self.interfaces.insert((exporter, if_index), role);

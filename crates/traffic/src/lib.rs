@@ -14,9 +14,9 @@
 //! Not here: decoding and member attribution (the `flow` crate), storage
 //! (the `flowstore` crate), sockets and the HTTP API (the binary).
 //!
-//! Known limitations: a flow seen twice (by the IXP switches' sFlow and by
-//! a member router's IPFIX) is counted twice in the totals; deployments that
-//! export both should read the local share per source. Holders of RIR
+//! Records the binary counts are already deduplicated: a packet seen by
+//! the IXP switches' sFlow and by members' routers is counted once
+//! (`flow::dedupe`). Known limitations: holders of RIR
 //! address blocks are known by ASN only when the delegation file lists an
 //! ASN under the same opaque ID.
 
