@@ -15,9 +15,10 @@
 //!   communities are removed, other communities kept;
 //! - GRACEFUL_SHUTDOWN makes C prefer B's longer path over A's.
 //!
-//! Not covered here: codes 4 (needs an extended-next-hop speaker), 9, 12,
-//! 14 and BLACKHOLE (need RPKI/IRR data sources, not wired into `caribix
-//! run` yet); the policy crate's unit tests cover them.
+//! Not covered here: code 4 (tests/policy_code4.rs: ExaBGP with an IPv6
+//! next hop for an IPv4 route), codes 9, 12, 14 and BLACKHOLE with RPKI
+//! from StayRTR and IRR from files or whois (tests/policy_rpki_irr.rs),
+//! max-prefix (tests/policy_max_prefix.rs).
 //!
 //! A missing `exabgp` fails the test.
 
