@@ -248,19 +248,21 @@ impl<P: Policy> RouteServer<P> {
     }
 
     /// Run the graceful restart timers: stale routes whose time is up are
-    /// withdrawn. Call regularly (every second is enough).
+    /// withdrawn. Call regularly (every second is enough). A timer set
+    /// for `until` fires once `now` is past it, so that with a clock of
+    /// whole seconds the routes are kept at least the full time.
     pub fn tick(&mut self, now: u32) {
         for i in 0..self.restart.len() {
             let id = PeerId(i as u32);
             match self.restart[i].state {
-                Some(RestartState::Restarting { until }) if now >= until => {
+                Some(RestartState::Restarting { until }) if now > until => {
                     let n = self.rib.stale_counts(id);
                     self.restart[i].state = None;
                     self.rib.peer_down(id);
                     self.swept(id, n[0] + n[1], SweepReason::RestartTimeExpired);
                     self.rib.purge();
                 }
-                Some(RestartState::AwaitingEndOfRib { families, until }) if now >= until => {
+                Some(RestartState::AwaitingEndOfRib { families, until }) if now > until => {
                     self.restart[i].state = None;
                     let gone = self.rib.sweep_stale(id, families);
                     self.swept(id, gone, SweepReason::StaleTimeExpired);

@@ -104,7 +104,7 @@ fn member_that_comes_back_replaces_stale_routes_and_eor_sweeps_the_rest() {
         rs.restart_state(a),
         Some(RestartState::Restarting { until: 30 })
     );
-    rs.tick(29);
+    rs.tick(30);
     assert_eq!(flush(&mut rs, b), (vec![], vec![]), "stale routes stay");
     assert!(rs.rib().is_stale(a, &Nlri::new(p("203.0.113.0/24"))));
 
@@ -143,9 +143,9 @@ fn member_that_does_not_come_back_loses_its_routes_after_the_restart_time() {
         ..GR
     }));
     assert!(rs.down_graceful(a, 100));
-    rs.tick(104);
-    assert_eq!(flush(&mut rs, b), (vec![], vec![]));
     rs.tick(105);
+    assert_eq!(flush(&mut rs, b), (vec![], vec![]));
+    rs.tick(106);
     let (_, wd) = flush(&mut rs, b);
     assert_eq!(wd.len(), 3);
     assert_eq!(rs.restart_state(a), None);
@@ -199,9 +199,9 @@ fn missing_end_of_rib_ends_at_the_stale_time() {
     rs.session_capability(a, Some(GR), 12);
     rs.update(a, &update(&["198.51.100.0/24"]), &DecodeCtx::default(), 13)
         .unwrap();
-    rs.tick(51);
-    assert_eq!(flush(&mut rs, b), (vec![], vec![]));
     rs.tick(52);
+    assert_eq!(flush(&mut rs, b), (vec![], vec![]));
+    rs.tick(53);
     assert_eq!(flush(&mut rs, b).1.len(), 2);
     assert_eq!(rs.take_swept()[0].1.reason, SweepReason::StaleTimeExpired);
 }
@@ -217,8 +217,8 @@ fn a_second_drop_during_the_wait_for_end_of_rib_restarts_the_clock() {
         rs.restart_state(a),
         Some(RestartState::Restarting { until: 33 })
     );
-    rs.tick(32);
-    assert_eq!(flush(&mut rs, b), (vec![], vec![]));
     rs.tick(33);
+    assert_eq!(flush(&mut rs, b), (vec![], vec![]));
+    rs.tick(34);
     assert_eq!(flush(&mut rs, b).1.len(), 3);
 }
