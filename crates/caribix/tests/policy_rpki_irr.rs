@@ -270,7 +270,18 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
 
     // 4. The cache goes away: routing goes on with the same data.
     stayrtr.kill();
-    std::thread::sleep(Duration::from_secs(3));
+    wait_for(
+        "the API to show the cache unreachable",
+        Duration::from_secs(10),
+        || {
+            let s = rpki_status(web);
+            s["connected"].is_null()
+                && s["state"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("unreachable"))
+        },
+    );
+    std::thread::sleep(Duration::from_secs(2));
     let s = rpki_status(web);
     assert_eq!(s["vrps"], 3, "{s}");
     assert_ne!(s["source"], "expired", "{s}");
