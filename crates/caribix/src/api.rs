@@ -47,6 +47,9 @@ pub(crate) struct NeighborJson {
     /// The member's max-prefix limits and what exceeding them does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_prefix: Option<MaxPrefixJson>,
+    /// A graceful restart in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graceful_restart: Option<GracefulRestartJson>,
 }
 
 /// Max-prefix state of a neighbor: limits, action, accepted routes over
@@ -80,6 +83,22 @@ pub(crate) struct RouteJson {
     pub large_communities: Vec<[u32; 3]>,
     pub age_s: u32,
     pub reasons: Vec<ReasonJson>,
+    /// Kept across the member's graceful restart and not announced again
+    /// yet (RFC 4724 §4.2).
+    #[serde(default)]
+    pub stale: bool,
+}
+
+/// A graceful restart in progress (RFC 4724 §4.2): `state` is
+/// `restarting` (the session is down, stale routes kept) or
+/// `awaiting_end_of_rib` (it is back, stale routes go at its End-of-RIB).
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub(crate) struct GracefulRestartJson {
+    pub state: String,
+    /// Stale routes now.
+    pub stale_routes: usize,
+    /// Seconds until the stale routes go regardless.
+    pub expires_in_s: u32,
 }
 
 /// The id of a neighbor in URLs: `AS<asn>_<address>` with separators as
@@ -120,7 +139,26 @@ pub(crate) fn neighbor(spec: &PeerSpec, status: &SharedStatus, c: PeerCounts) ->
         },
         last_error,
         max_prefix: None,
+        graceful_restart: None,
     }
+}
+
+/// The graceful restart of session `id`, if one is in progress.
+fn graceful_restart_json(
+    v: &crate::daemon::CoreView<'_>,
+    id: routeserver::PeerId,
+) -> Option<GracefulRestartJson> {
+    use routeserver::RestartState;
+    let (state, until) = match v.rs.restart_state(id)? {
+        RestartState::Restarting { until } => ("restarting", until),
+        RestartState::AwaitingEndOfRib { until, .. } => ("awaiting_end_of_rib", until),
+    };
+    let n = v.rs.rib().stale_counts(id);
+    Some(GracefulRestartJson {
+        state: state.to_string(),
+        stale_routes: n[0] + n[1],
+        expires_in_s: until.saturating_sub(v.now),
+    })
 }
 
 /// The max-prefix state of session `id`.
@@ -174,6 +212,7 @@ pub(crate) fn route(prefix: Prefix, r: &InRoute, now: u32) -> RouteJson {
                 text: reason_text(code).to_string(),
             })
             .collect(),
+        stale: false,
     };
     for a in RawAttrIter::new(&r.attrs.block) {
         match a.type_code {
@@ -249,6 +288,7 @@ async fn neighbors(State(h): State<Handle>) -> Response {
             .map(|(id, spec, st)| {
                 let mut n = neighbor(spec, st, v.rs.counts(id));
                 n.max_prefix = max_prefix_json(v, id);
+                n.graceful_restart = graceful_restart_json(v, id);
                 n
             })
             .collect::<Vec<_>>()
@@ -321,7 +361,11 @@ async fn routes(
                 .routes_from(pid)
                 .into_iter()
                 .filter(|(_, r)| filtered.is_none_or(|f| f == (r.reject != 0)))
-                .map(|(n, r)| route(n.prefix, r, v.now))
+                .map(|(n, r)| {
+                    let mut j = route(n.prefix, r, v.now);
+                    j.stale = v.rs.rib().is_stale(pid, &n);
+                    j
+                })
                 .collect::<Vec<_>>(),
         )
     })

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bgp_io::{run_peer, Command, Event, PeerIo, SharedStatus, Status};
-use bgp_session::Session;
+use bgp_session::{DownReason, Session};
 use bgp_wire::DecodeCtx;
 use policy::IxpPolicy;
 use routeserver::{MemberInfo, PeerId, RouteServer};
@@ -45,6 +45,9 @@ pub(crate) struct PeerSpec {
     pub md5: Option<String>,
     /// GTSM (RFC 5082).
     pub gtsm: bool,
+    /// Send every allowed path with ADD-PATH (RFC 7911) when the member
+    /// can receive them.
+    pub add_path: bool,
 }
 
 /// What a route server instance needs.
@@ -68,6 +71,8 @@ pub(crate) struct RsSpec {
     pub policy: IxpPolicy,
     /// What exceeding a member's max-prefix limit does.
     pub max_prefix: MaxPrefixAction,
+    /// Graceful restart as receiving speaker (RFC 4724).
+    pub graceful_restart: routeserver::RestartLimits,
 }
 
 /// What exceeding a member's max-prefix limit does (SPEC §3, issue 4).
@@ -193,6 +198,7 @@ struct Wiring {
     hold_time: u16,
     restart_delay: Duration,
     port: u16,
+    graceful_restart: routeserver::RestartLimits,
 }
 
 impl Wiring {
@@ -207,6 +213,15 @@ impl Wiring {
         cfg.passive = !p.active;
         cfg.restart_delay = Some(self.restart_delay);
         cfg.connect_retry = Duration::from_secs(30);
+        // Receiving speaker: a restart time, no families (RFC 4724 §3).
+        let gr = self.graceful_restart;
+        cfg.graceful_restart = gr.enabled.then(|| bgp_session::GracefulRestartConfig {
+            restart_time: gr.max_restart_time.min(4095) as u16,
+            families: bgp_wire::FamilySet::EMPTY,
+        });
+        if p.add_path {
+            cfg.add_path_send = bgp_wire::FamilySet::BOTH;
+        }
         let session = match Session::new(cfg) {
             Ok(s) => s,
             Err(e) => {
@@ -300,8 +315,15 @@ impl Wiring {
 
 /// The session settings whose change needs a new session (a name change
 /// does not).
-fn session_key(p: &PeerSpec) -> (u32, IpAddr, bool, Option<&str>, bool) {
-    (p.asn, p.addr, p.active, p.md5.as_deref(), p.gtsm)
+fn session_key(p: &PeerSpec) -> (u32, IpAddr, bool, Option<&str>, bool, bool) {
+    (
+        p.asn,
+        p.addr,
+        p.active,
+        p.md5.as_deref(),
+        p.gtsm,
+        p.add_path,
+    )
 }
 
 /// Apply a new configuration of this route server: new members come up,
@@ -385,7 +407,9 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
         hold_time: spec.hold_time,
         restart_delay: spec.restart_delay,
         port: spec.listen.first().map_or(179, |l| l.port()),
+        graceful_restart: spec.graceful_restart,
     };
+    rs.set_restart_limits(spec.graceful_restart);
     for p in &spec.peers {
         if let Some((id, rt)) = wiring.spawn_peer(&mut rs, p) {
             peers.insert(id, rt);
@@ -460,6 +484,7 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
                 }
                 _ = tick.tick() => {}
             }
+            restart_timers(&mut rs, &peers, started);
             flush(&mut rs, &mut peers);
         }
     });
@@ -492,6 +517,7 @@ fn handle(
                     p.decode = Some(n.decode_ctx());
                     p.queued = written(&p.status);
                     rs.established(id, u32::from(n.peer_id), n.families, n.encode_ctx());
+                    rs.session_capability(id, restart_capability(&n), now);
                 }
                 Event::Update(bytes) => {
                     let Some(ctx) = p.decode else { return };
@@ -519,7 +545,14 @@ fn handle(
                 Event::Down(reason) => {
                     tracing::info!(rs = rs_name, peer = %p.spec.addr, asn = p.spec.asn, "session down: {reason}");
                     p.decode = None;
-                    rs.down(id);
+                    // Only a session end without a NOTIFICATION is a
+                    // graceful restart (RFC 4724 §4; RFC 8538 is not
+                    // negotiated, so Hold Timer Expired is not one).
+                    if matches!(reason, DownReason::ConnectionLost) && rs.down_graceful(id, now) {
+                        tracing::info!(rs = rs_name, peer = %p.spec.addr, "graceful restart: routes kept as stale");
+                    } else {
+                        rs.down(id);
+                    }
                     p.queued = written(&p.status);
                 }
             }
@@ -541,6 +574,35 @@ fn handle(
             started_wall,
             rs_spec: info,
         }),
+    }
+}
+
+/// The member's Graceful Restart capability as the route server uses it.
+fn restart_capability(n: &bgp_session::Negotiated) -> Option<routeserver::GracefulRestart> {
+    let gr = n.graceful_restart.as_ref()?;
+    let mut cap = routeserver::GracefulRestart {
+        restart_time: gr.restart_time,
+        ..Default::default()
+    };
+    for &(f, forwarding) in &gr.families {
+        cap.families.insert(f);
+        if forwarding {
+            cap.forwarding.insert(f);
+        }
+    }
+    Some(cap)
+}
+
+/// Run the graceful restart timers and log what they withdrew.
+fn restart_timers(
+    rs: &mut RouteServer<IxpPolicy>,
+    peers: &HashMap<PeerId, PeerRuntime>,
+    started: Instant,
+) {
+    rs.tick(started.elapsed().as_secs() as u32);
+    for (id, s) in rs.take_swept() {
+        let peer = peers.get(&id).map(|p| p.spec.addr);
+        tracing::info!(?peer, withdrawn = s.withdrawn, reason = ?s.reason, "graceful restart: stale routes withdrawn");
     }
 }
 

@@ -522,10 +522,12 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
                 active: false,
                 md5: None,
                 gtsm: false,
+                add_path: false,
             })
             .collect(),
         policy: demo_policy(&sources),
         max_prefix: daemon::MaxPrefixAction::Restart(Duration::from_secs(60)),
+        graceful_restart: routeserver::RestartLimits::default(),
     };
     let handle = match daemon::start(spec).await {
         Ok(h) => h,

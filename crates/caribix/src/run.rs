@@ -93,6 +93,7 @@ fn spec_for(cfg: &registry::Config, rs: &registry::RouteServer, sources: &Policy
                 active: !m.passive,
                 md5: m.md5_password.clone(),
                 gtsm: m.gtsm,
+                add_path: m.add_path,
             })
         })
         .collect();
@@ -105,6 +106,10 @@ fn spec_for(cfg: &registry::Config, rs: &registry::RouteServer, sources: &Policy
         restart_delay: Duration::from_secs(5),
         peers,
         policy,
+        graceful_restart: routeserver::RestartLimits {
+            enabled: rs.graceful_restart,
+            ..routeserver::RestartLimits::default()
+        },
         max_prefix: match rs.max_prefix_restart {
             0 => MaxPrefixAction::Shutdown,
             m => MaxPrefixAction::Restart(Duration::from_secs(u64::from(m) * 60)),
