@@ -96,6 +96,26 @@ fn established(dir: &Path, k: usize, addr: &str) -> usize {
         .count()
 }
 
+/// Alice-LG's view: `/routes/filtered/{id}` of the birdwatcher API,
+/// network -> large communities.
+fn bw_filtered(web: u16, id: &str) -> BTreeMap<String, BTreeSet<(u64, u64, u64)>> {
+    let v = http_get(web, &format!("/routes/filtered/{id}")).unwrap_or(Value::Null);
+    v["routes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let lc = r["bgp"]["large_communities"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| Some((c[0].as_u64()?, c[1].as_u64()?, c[2].as_u64()?)))
+                .collect();
+            (r["network"].as_str().unwrap_or("").to_string(), lc)
+        })
+        .collect()
+}
+
 fn rpki_status(web: u16) -> Value {
     http_get(web, "/api/v1/policy")
         .map(|p| p["data_sources"]["rpki"].clone())
@@ -216,6 +236,33 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
         r[good].large.contains(&(RS, 1000, 1)),
         "no RPKI Valid community on {good} at B: {:?}",
         r[good]
+    );
+    // The same in the birdwatcher API, with the reject and informational
+    // large communities.
+    let bw = bw_filtered(web, &id_a);
+    let rs = u64::from(RS);
+    for (p, code) in [(r9, 9), (r12, 12), (r14, 14), (r14b, 14)] {
+        let lc = bw
+            .get(p)
+            .unwrap_or_else(|| panic!("{p} not in /routes/filtered: {bw:?}"));
+        assert!(lc.contains(&(rs, 1101, code)), "{p}: {lc:?}");
+        let others: Vec<_> = lc.iter().filter(|c| c.1 == 1101 && c.2 != code).collect();
+        assert!(others.is_empty(), "{p}: other reject codes {others:?}");
+    }
+    assert!(
+        bw[r14].contains(&(rs, 1000, 4)),
+        "RPKI Invalid tag: {:?}",
+        bw[r14]
+    );
+    assert!(
+        bw[r9].contains(&(rs, 1001, 4)),
+        "IRR origin KO tag: {:?}",
+        bw[r9]
+    );
+    assert!(
+        bw[r12].contains(&(rs, 1001, 2)),
+        "IRR prefix KO tag: {:?}",
+        bw[r12]
     );
     let up_a = assert_up(web, &id_a, 0);
     let up_b = assert_up(web, &id_b, 0);
