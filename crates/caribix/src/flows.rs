@@ -7,9 +7,9 @@
 //! server's prefixes (attribution by destination prefix, and local-traffic
 //! identification) every minute. Router MACs are learned from sampled BGP
 //! session packets between members' session addresses and the route
-//! server (or each other) and used for attribution; the learned-MAC table
-//! and the bilateral sessions seen are published for the API at every
-//! flush and whenever a MAC is learned or moves. Traffic exported twice
+//! server (or each other) and used for attribution; the MAC table is
+//! published for the API at every flush and whenever a MAC is learned or
+//! moves. Bilateral sessions go to the store with the other aggregates. Traffic exported twice
 //! (the fabric's sFlow and a member router's IPFIX, or two member routers)
 //! is counted once ([`flow::dedupe`]).
 //!
@@ -19,8 +19,8 @@
 
 use crate::daemon::Handle;
 use flow::{
-    Aggregator, BilateralSession, Counters, Decoder, DecoderConfig, Dedupe, ErrorKind, MacAddr,
-    MemberTable, Retention, Seen, UnixMillis,
+    Aggregator, Counters, Decoder, DecoderConfig, Dedupe, ErrorKind, MacAddr, MemberTable,
+    Retention, Seen, UnixMillis,
 };
 use flowstore::{Store, StoreUrl};
 use prometheus_client::metrics::counter::Counter;
@@ -100,16 +100,15 @@ pub(crate) struct MacRow {
     pub observations: u64,
 }
 
-/// The collector's in-memory state the API shows: member MACs (configured
-/// and learned) and bilateral BGP sessions seen in samples.
+/// The collector's in-memory state the API shows: member MACs, configured
+/// and learned.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Live {
     pub macs: Vec<MacRow>,
-    pub sessions: Vec<BilateralSession>,
 }
 
 impl Live {
-    fn of(members: &MemberTable, agg: &Aggregator) -> Live {
+    fn of(members: &MemberTable) -> Live {
         let mut macs: Vec<MacRow> = members
             .configured_macs()
             .map(|(mac, asn)| MacRow {
@@ -132,10 +131,7 @@ impl Live {
             }))
             .collect();
         macs.sort_by_key(|m| (m.asn, m.mac));
-        Live {
-            macs,
-            sessions: agg.sessions().cloned().collect(),
-        }
+        Live { macs }
     }
 }
 
@@ -398,9 +394,9 @@ impl Task {
         self.metrics.sync(self.decoder.counters());
     }
 
-    /// Publishes the MAC table and bilateral sessions for the API.
+    /// Publishes the MAC table for the API.
     fn publish(&self) {
-        let live = Live::of(&self.members, &self.aggregator);
+        let live = Live::of(&self.members);
         *self.shared.live.lock().unwrap_or_else(|e| e.into_inner()) = live;
     }
 

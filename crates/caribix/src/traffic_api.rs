@@ -8,16 +8,17 @@
 //!   opportunities;
 //! - `GET /api/v1/traffic/macs`: member router MACs, configured and learned
 //!   from BGP session samples (with the session address and when);
-//! - `GET /api/v1/traffic/bilateral`: BGP sessions between members seen in
-//!   TCP port 179 samples;
+//! - `GET /api/v1/traffic/bilateral?from=&to=`: BGP sessions between
+//!   members seen in TCP port 179 samples (first and last seen at bucket
+//!   precision);
 //! - `GET /metrics`: Prometheus text.
 //!
 //! `from` and `to` are RFC 3339 times (`2026-11-23T09:00:00Z`, offsets and
 //! fractions allowed) or Unix seconds; absent means the last hour. The
 //! window is `[from, to)` over bucket start times. Figures are
 //! sampling-scaled and come from the flow store (see docs/flow-storage.md).
-//! The MAC table and bilateral sessions are the collector's in-memory state
-//! since it started (no window), as published at its last flush.
+//! The MAC table is the collector's in-memory state since it started (no
+//! window), as published at its last flush or when a MAC was learned.
 
 use axum::extract::Query;
 use axum::http::{header, StatusCode};
@@ -224,30 +225,33 @@ async fn macs() -> Response {
     Json(json!({ "macs": rows })).into_response()
 }
 
-async fn bilateral() -> Response {
-    let Some((live, shared)) = live() else {
-        return not_configured();
-    };
-    let name = |asn: u32| shared.names.get(&asn).cloned().unwrap_or_default();
-    let rows: Vec<_> = live
-        .sessions
-        .iter()
-        .map(|s| {
-            json!({
-                "a_asn": s.a,
-                "a_name": name(s.a),
-                "a_address": s.a_ip.map(|a| a.to_string()),
-                "b_asn": s.b,
-                "b_name": name(s.b),
-                "b_address": s.b_ip.map(|a| a.to_string()),
-                "first_seen": s.first_seen.secs(),
-                "last_seen": s.last_seen.secs(),
-                "observations": s.observations,
-                "packets": s.packets,
+async fn bilateral(Query(w): Query<Window>) -> Response {
+    let r = with_store(&w, |s, from, to| {
+        let rows = lock(s).sessions(from, to)?;
+        let name = |asn: u32| s.names.get(&asn).cloned().unwrap_or_default();
+        Ok(rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "a_asn": r.a_asn,
+                    "a_name": name(r.a_asn),
+                    "a_address": r.a_ip.map(|a| a.to_string()),
+                    "b_asn": r.b_asn,
+                    "b_name": name(r.b_asn),
+                    "b_address": r.b_ip.map(|a| a.to_string()),
+                    "first_seen": r.first_seen,
+                    "last_seen": r.last_seen,
+                    "observations": r.observations,
+                    "packets": r.packets,
+                })
             })
-        })
-        .collect();
-    Json(json!({ "sessions": rows })).into_response()
+            .collect::<Vec<_>>())
+    })
+    .await;
+    match r {
+        Ok(v) => Json(json!({ "sessions": v })).into_response(),
+        Err(e) => e,
+    }
 }
 
 fn lock(s: &crate::flows::Shared) -> std::sync::MutexGuard<'_, Box<dyn flowstore::Store>> {

@@ -259,12 +259,12 @@ fn a_members_mac_learned_from_bgp_attributes_its_traffic() {
         .collect();
     assert_eq!(got, want_matrix, "member to member bytes");
 
-    // The bilateral session between B (learned MAC) and C.
+    // The bilateral session between B (learned MAC) and C, from the store.
     let v = caribix.poll(
         "/api/v1/traffic/bilateral",
-        Duration::from_secs(5),
+        Duration::from_secs(30),
         "bilateral sessions",
-        |_| true,
+        |v| v["sessions"].as_array().is_some_and(|s| !s.is_empty()),
     );
     eprintln!("bilateral: {v}");
     let s = v["sessions"].as_array().expect("a list");
@@ -278,6 +278,8 @@ fn a_members_mac_learned_from_bgp_attributes_its_traffic() {
         (Some("127.0.3.2"), Some("127.0.3.3"))
     );
     assert_eq!(u(&s[0]["packets"]), 16);
+    assert_eq!(u(&s[0]["observations"]), 16);
+    assert_eq!(s[0]["b_name"], "Saint-Martin Mobile");
     drop(caribix);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,6 +1,7 @@
 //! Folding attributed flow records into time buckets: per-member in/out
 //! bytes and packets per address family, the member-to-member matrix, and
-//! bilateral BGP sessions seen between members.
+//! bilateral BGP sessions seen between members (per bucket, so they roll
+//! up and expire with the rest, and in a running table since start).
 //!
 //! Records land in one-minute buckets. [`Aggregator::expire`] applies the
 //! [`Retention`]: minute buckets older than the minute retention are folded
@@ -35,6 +36,15 @@ impl Counts {
     }
 }
 
+/// BGP packets of one bilateral session in a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionCounts {
+    /// Records (samples or flow records) seen.
+    pub observations: u64,
+    /// Estimated packets (scaled).
+    pub packets: u64,
+}
+
 /// A member's traffic in one bucket and family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MemberCounts {
@@ -55,6 +65,10 @@ pub struct Bucket {
     pub members: BTreeMap<(Asn, Family), MemberCounts>,
     /// Per (source member, destination member, family).
     pub matrix: BTreeMap<(Asn, Asn, Family), Counts>,
+    /// BGP packets between members' routers (bilateral sessions), per
+    /// (lower ASN, higher ASN, lower's router address, higher's):
+    /// observations (records) and estimated packets.
+    pub sessions: BTreeMap<SessionKey, SessionCounts>,
     /// Traffic with neither end attributed.
     pub unattributed: Counts,
     /// Records folded in.
@@ -70,6 +84,11 @@ impl Bucket {
         }
         for (k, v) in &o.matrix {
             self.matrix.entry(*k).or_default().merge(*v);
+        }
+        for (k, v) in &o.sessions {
+            let e = self.sessions.entry(*k).or_default();
+            e.observations = e.observations.saturating_add(v.observations);
+            e.packets = e.packets.saturating_add(v.packets);
         }
         self.unattributed.merge(o.unattributed);
         self.records = self.records.saturating_add(o.records);
@@ -166,7 +185,9 @@ pub struct BilateralSession {
     pub packets: u64,
 }
 
-type SessionKey = (Asn, Asn, Option<IpAddr>, Option<IpAddr>);
+/// A bilateral session: (lower ASN, higher ASN, the lower's router
+/// address, the higher's), addresses when the records carried them.
+pub type SessionKey = (Asn, Asn, Option<IpAddr>, Option<IpAddr>);
 
 /// The in-memory aggregate store.
 #[derive(Debug, Clone, Default)]
@@ -242,6 +263,9 @@ impl Aggregator {
                 e.last_seen = e.last_seen.max(r.timestamp);
                 e.observations += 1;
                 e.packets = e.packets.saturating_add(r.packets);
+                let c = b.sessions.entry(key).or_default();
+                c.observations = c.observations.saturating_add(1);
+                c.packets = c.packets.saturating_add(r.packets);
             }
         }
     }

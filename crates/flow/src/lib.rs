@@ -45,6 +45,7 @@ pub mod template;
 
 pub use aggregate::{
     Aggregator, BilateralSession, Bucket, Counts, MemberCounts, Resolution, Retention,
+    SessionCounts, SessionKey,
 };
 pub use collector::{Collector, CollectorConfig, Ingested};
 pub use decoder::{Counters, Decoded, Decoder, DecoderConfig};

@@ -236,4 +236,13 @@ fn bilateral_sessions_use_learned_macs() {
         (Some(ip("192.0.2.12")), Some(ip("192.0.2.13")))
     );
     assert_eq!((s.observations, s.packets), (2, 20));
+    // The minute bucket holds the same session, for the store.
+    let t = agg.total();
+    let per_bucket: Vec<_> = t.sessions.iter().collect();
+    assert_eq!(per_bucket.len(), 1);
+    assert_eq!(per_bucket[0].0 .0, B);
+    assert_eq!(
+        (per_bucket[0].1.observations, per_bucket[0].1.packets),
+        (2, 20)
+    );
 }

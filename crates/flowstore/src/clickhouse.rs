@@ -26,7 +26,10 @@
 //! earlier layout (`flushes` instead of `versions`) are not read.
 
 use crate::http::post;
-use crate::{family_name, member_rows, MatrixRow, MemberRow, Store, StoreError};
+use crate::{
+    family_name, member_rows, parse_ip, session_rows, MatrixRow, MemberRow, SessionRow, Store,
+    StoreError,
+};
 use flow::{Bucket, Retention};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,7 +40,7 @@ use traffic::Minute;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Data tables: (name, key columns, value columns).
-const TABLES: [(&str, &[&str], &[&str]); 4] = [
+const TABLES: [(&str, &[&str], &[&str]); 5] = [
     (
         "member_traffic",
         &["asn", "family", "direction"],
@@ -59,6 +62,11 @@ const TABLES: [(&str, &[&str], &[&str]); 4] = [
         ],
     ),
     ("tromboned_pairs", &["src_net", "dst_net"], &["bytes"]),
+    (
+        "bgp_sessions",
+        &["a_asn", "b_asn", "a_ip", "b_ip"],
+        &["observations", "packets"],
+    ),
 ];
 
 /// Invisible rows are deleted at most this often (seconds of `now`).
@@ -78,7 +86,7 @@ pub struct ClickhouseStore {
 /// -> (key values, value sums).
 type Folded = BTreeMap<(u64, String), (Vec<Value>, Vec<u64>)>;
 
-fn table_ddl(db: &str) -> [String; 5] {
+fn table_ddl(db: &str) -> [String; 6] {
     let mt = "ENGINE = MergeTree() ORDER BY (start, version)";
     [
         format!(
@@ -99,6 +107,11 @@ fn table_ddl(db: &str) -> [String; 5] {
         format!(
             "CREATE TABLE IF NOT EXISTS {db}.tromboned_pairs (seconds UInt32, start UInt64, \
              src_net UInt32, dst_net UInt32, bytes UInt64, version UInt64) {mt}"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {db}.bgp_sessions (seconds UInt32, start UInt64, \
+             a_asn UInt32, b_asn UInt32, a_ip String, b_ip String, observations UInt64, \
+             packets UInt64, version UInt64) {mt}"
         ),
         format!(
             "CREATE TABLE IF NOT EXISTS {db}.versions (seconds UInt32, start UInt64, \
@@ -379,6 +392,15 @@ impl Store for ClickhouseStore {
                 })
                 .collect();
             self.insert("matrix_traffic", &rows)?;
+            let rows: Vec<Value> = session_rows(b)
+                .into_iter()
+                .map(|(a, b2, ai, bi, obs, pk)| {
+                    json!({"seconds": 60, "start": start, "a_asn": a, "b_asn": b2,
+                           "a_ip": ai, "b_ip": bi, "observations": obs, "packets": pk,
+                           "version": version})
+                })
+                .collect();
+            self.insert("bgp_sessions", &rows)?;
         }
         if let Some(m) = tally {
             self.insert(
@@ -503,5 +525,33 @@ impl Store for ClickhouseStore {
         }
         m.pairs = pairs;
         Ok(m)
+    }
+
+    fn sessions(&mut self, from: u64, to: u64) -> Result<Vec<SessionRow>, StoreError> {
+        let rows = self.select(&format!(
+            "SELECT a_asn, b_asn, a_ip, b_ip, min(start) AS first, max(start + seconds) AS last, \
+             sum(observations) AS obs, sum(packets) AS pk FROM {}.bgp_sessions WHERE {} \
+             GROUP BY a_asn, b_asn, a_ip, b_ip",
+            self.db,
+            self.latest(from, to)
+        ))?;
+        let text = |r: &Value, k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                Ok(SessionRow {
+                    a_asn: num32(r, "a_asn")?,
+                    b_asn: num32(r, "b_asn")?,
+                    a_ip: parse_ip(&text(r, "a_ip")),
+                    b_ip: parse_ip(&text(r, "b_ip")),
+                    first_seen: num(r, "first")?,
+                    last_seen: num(r, "last")?,
+                    observations: num(r, "obs")?,
+                    packets: num(r, "pk")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        out.sort();
+        Ok(out)
     }
 }

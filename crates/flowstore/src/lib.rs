@@ -1,6 +1,7 @@
 //! Storage of flow aggregates for caribix (SPEC §6, issue 5): the
 //! one-minute buckets of the `flow` crate's [`flow::Aggregator`] (per
-//! member, family and direction; per member pair and family) and the
+//! member, family and direction; per member pair and family; bilateral
+//! BGP sessions between members) and the
 //! local-traffic tallies of the `traffic` crate ([`traffic::Minute`]), kept
 //! in SQLite ([`SqliteStore`], the default, `store = "sqlite:PATH"`) or sent
 //! to ClickHouse over its HTTP interface ([`ClickhouseStore`], `store =
@@ -52,6 +53,28 @@ pub struct MatrixRow {
     /// Bytes.
     pub bytes: u64,
     /// Packets.
+    pub packets: u64,
+}
+
+/// A bilateral BGP session between two members over a window: what the
+/// TCP port 179 samples between their routers add up to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SessionRow {
+    /// The member with the lower ASN.
+    pub a_asn: u32,
+    /// The member with the higher ASN.
+    pub b_asn: u32,
+    /// `a`'s router address, when the records carried addresses.
+    pub a_ip: Option<std::net::IpAddr>,
+    /// `b`'s router address.
+    pub b_ip: Option<std::net::IpAddr>,
+    /// Start of the first bucket it was seen in (seconds).
+    pub first_seen: u64,
+    /// End of the last bucket it was seen in (seconds).
+    pub last_seen: u64,
+    /// Records (samples or flow records) seen.
+    pub observations: u64,
+    /// Estimated packets.
     pub packets: u64,
 }
 
@@ -182,6 +205,10 @@ pub trait Store: Send {
     /// Local-traffic totals and tromboned pairs over `[from, to)` (the
     /// result's `start` is `from`).
     fn local(&mut self, from: u64, to: u64) -> Result<Minute, StoreError>;
+
+    /// Bilateral sessions seen in buckets starting in `[from, to)`, by
+    /// (a, b, a_ip, b_ip).
+    fn sessions(&mut self, from: u64, to: u64) -> Result<Vec<SessionRow>, StoreError>;
 }
 
 /// Opens the store `url` names.
@@ -207,6 +234,21 @@ fn member_rows(b: &Bucket) -> Vec<(u32, &'static str, &'static str, u64, u64)> {
         }
     }
     out
+}
+
+/// The rows of a bucket's bilateral sessions: (a, b, a_ip, b_ip,
+/// observations, packets), addresses as text ("" when unknown).
+fn session_rows(b: &Bucket) -> Vec<(u32, u32, String, String, u64, u64)> {
+    let ip = |a: Option<std::net::IpAddr>| a.map(|a| a.to_string()).unwrap_or_default();
+    b.sessions
+        .iter()
+        .map(|((a, b2, ai, bi), c)| (*a, *b2, ip(*ai), ip(*bi), c.observations, c.packets))
+        .collect()
+}
+
+/// An address column back: None when empty or unreadable.
+fn parse_ip(s: &str) -> Option<std::net::IpAddr> {
+    s.parse().ok()
 }
 
 /// Family label stored in the tables.

@@ -1,11 +1,14 @@
-//! The embedded SQLite store: four tables keyed by (resolution, bucket
+//! The embedded SQLite store: five tables keyed by (resolution, bucket
 //! start, ...), written minute by minute in one transaction each, rolled up
 //! from minutes to hours to days by [`Store::expire`] with the same
 //! [`Retention`] rules as the in-memory aggregator (a bucket is folded once
 //! it ended before the cutoff; days past the day retention are deleted).
 //! Schema: `docs/flow-storage.md`.
 
-use crate::{family_name, member_rows, MatrixRow, MemberRow, Store, StoreError};
+use crate::{
+    family_name, member_rows, parse_ip, session_rows, MatrixRow, MemberRow, SessionRow, Store,
+    StoreError,
+};
 use flow::{Bucket, Retention};
 use rusqlite::{params, Connection};
 use std::path::Path;
@@ -31,10 +34,15 @@ CREATE TABLE IF NOT EXISTS tromboned_pairs (
     seconds INTEGER NOT NULL, start INTEGER NOT NULL,
     src_net INTEGER NOT NULL, dst_net INTEGER NOT NULL, bytes INTEGER NOT NULL,
     PRIMARY KEY (seconds, start, src_net, dst_net)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bgp_sessions (
+    seconds INTEGER NOT NULL, start INTEGER NOT NULL,
+    a_asn INTEGER NOT NULL, b_asn INTEGER NOT NULL, a_ip TEXT NOT NULL, b_ip TEXT NOT NULL,
+    observations INTEGER NOT NULL, packets INTEGER NOT NULL,
+    PRIMARY KEY (seconds, start, a_asn, b_asn, a_ip, b_ip)) WITHOUT ROWID;
 ";
 
 /// Keys and value columns of each table, for the generic rollup.
-const TABLES: [(&str, &str, &str); 4] = [
+const TABLES: [(&str, &str, &str); 5] = [
     ("member_traffic", "asn, family, direction", "bytes, packets"),
     (
         "matrix_traffic",
@@ -47,6 +55,11 @@ const TABLES: [(&str, &str, &str); 4] = [
         "total_bytes, total_packets, local_bytes, tromboned_bytes",
     ),
     ("tromboned_pairs", "src_net, dst_net", "bytes"),
+    (
+        "bgp_sessions",
+        "a_asn, b_asn, a_ip, b_ip",
+        "observations, packets",
+    ),
 ];
 
 /// SQLite integers are signed 64-bit: larger counts are clamped.
@@ -152,6 +165,12 @@ impl Store for SqliteStore {
                     i(c.packets)
                 ])?;
             }
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO bgp_sessions VALUES (60, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for (a, b2, ai, bi, obs, pk) in session_rows(b) {
+                ins.execute(params![i(start), a, b2, ai, bi, i(obs), i(pk)])?;
+            }
         }
         if let Some(m) = tally {
             tx.execute(
@@ -254,5 +273,29 @@ impl Store for SqliteStore {
             m.pairs.insert(k, v);
         }
         Ok(m)
+    }
+
+    fn sessions(&mut self, from: u64, to: u64) -> Result<Vec<SessionRow>, StoreError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT a_asn, b_asn, a_ip, b_ip, MIN(start), MAX(start + seconds),
+                    SUM(observations), SUM(packets)
+             FROM bgp_sessions WHERE start >= ?1 AND start < ?2
+             GROUP BY a_asn, b_asn, a_ip, b_ip ORDER BY a_asn, b_asn, a_ip, b_ip",
+        )?;
+        let rows = q.query_map(params![i(from), i(to)], |r| {
+            Ok(SessionRow {
+                a_asn: r.get(0)?,
+                b_asn: r.get(1)?,
+                a_ip: parse_ip(&r.get::<_, String>(2)?),
+                b_ip: parse_ip(&r.get::<_, String>(3)?),
+                first_seen: u(r.get(4)?),
+                last_seen: u(r.get(5)?),
+                observations: u(r.get(6)?),
+                packets: u(r.get(7)?),
+            })
+        })?;
+        let mut v: Vec<SessionRow> = rows.collect::<Result<_, _>>()?;
+        v.sort();
+        Ok(v)
     }
 }

@@ -137,6 +137,9 @@ fn clickhouse_holds_the_same_aggregates_as_sqlite() {
             sqlite.matrix(from, to).unwrap(),
             "matrix"
         );
+        let sessions = ch.sessions(from, to).unwrap();
+        assert!(!sessions.is_empty());
+        assert_eq!(sessions, sqlite.sessions(from, to).unwrap(), "sessions");
         let local = ch.local(from, to).unwrap();
         assert!(local.tromboned_bytes > 0 && !local.pairs.is_empty());
         assert_eq!(local, sqlite.local(from, to).unwrap(), "local");
@@ -187,6 +190,11 @@ fn same_answers(ch: &mut ClickhouseStore, sqlite: &mut SqliteStore, when: &str) 
             ch.local(from, to).unwrap(),
             sqlite.local(from, to).unwrap(),
             "{when}: local [{from}, {to})"
+        );
+        assert_eq!(
+            ch.sessions(from, to).unwrap(),
+            sqlite.sessions(from, to).unwrap(),
+            "{when}: sessions [{from}, {to})"
         );
     }
 }

@@ -5,7 +5,7 @@
 mod support;
 
 use flow::Retention;
-use flowstore::{MatrixRow, MemberRow, SqliteStore, Store, StoreUrl};
+use flowstore::{MatrixRow, MemberRow, SessionRow, SqliteStore, Store, StoreUrl};
 use support::{dataset, write_all, MINUTES, T0};
 
 fn expected_members(agg: &flow::Aggregator, from: u64, to: u64) -> Vec<MemberRow> {
@@ -41,6 +41,33 @@ fn expected_matrix(agg: &flow::Aggregator, from: u64, to: u64) -> Vec<MatrixRow>
     out.into_values().collect()
 }
 
+/// Sessions of the aggregator's minute buckets in `[from, to)`, with the
+/// first bucket's start and the last bucket's end.
+fn expected_sessions(agg: &flow::Aggregator, from: u64, to: u64) -> Vec<SessionRow> {
+    let mut out = std::collections::BTreeMap::new();
+    for b in agg.rollup(flow::Resolution::Minute, from, to) {
+        for (k, c) in &b.sessions {
+            let e = out.entry(*k).or_insert(SessionRow {
+                a_asn: k.0,
+                b_asn: k.1,
+                a_ip: k.2,
+                b_ip: k.3,
+                first_seen: b.start,
+                last_seen: b.start + b.seconds,
+                observations: 0,
+                packets: 0,
+            });
+            e.first_seen = e.first_seen.min(b.start);
+            e.last_seen = e.last_seen.max(b.start + b.seconds);
+            e.observations += c.observations;
+            e.packets += c.packets;
+        }
+    }
+    let mut v: Vec<SessionRow> = out.into_values().collect();
+    v.sort();
+    v
+}
+
 #[test]
 fn round_trip_over_windows() {
     let (agg, tally) = dataset();
@@ -59,6 +86,9 @@ fn round_trip_over_windows() {
             st.matrix(from, to).unwrap(),
             expected_matrix(&agg, from, to)
         );
+        let sessions = st.sessions(from, to).unwrap();
+        assert!(!sessions.is_empty(), "[{from}, {to})");
+        assert_eq!(sessions, expected_sessions(&agg, from, to));
         let local = st.local(from, to).unwrap();
         let want = tally.sum(from, to);
         assert_eq!(local, want);

@@ -74,7 +74,8 @@ pub fn dataset() -> (Aggregator, Tally) {
             src_ip: Some(src_ip),
             dst_ip: Some(dst_ip),
             protocol: Some(6),
-            src_port: Some(443),
+            // Every 13th record is a BGP packet between two routers.
+            src_port: Some(if n % 13 == 0 { 179 } else { 443 }),
             dst_port: Some(40000),
             bytes: bytes * 100,
             packets: 100,
