@@ -42,6 +42,7 @@ pub(crate) type StatusCell = Arc<std::sync::RwLock<SourcesStatus>>;
 struct RpkiKey {
     caches: Vec<String>,
     cache_dir: PathBuf,
+    aspa_json: Option<PathBuf>,
 }
 
 struct RpkiRun {
@@ -113,6 +114,12 @@ impl PolicySources {
         let rpki_key = cfg.policy.rpki_enabled().then(|| RpkiKey {
             caches: cfg.policy.rpki.rtr.clone(),
             cache_dir: self.base_dir.join(&cfg.policy.rpki.cache_dir),
+            aspa_json: cfg
+                .policy
+                .rpki
+                .aspa_json
+                .as_ref()
+                .map(|f| self.base_dir.join(f)),
         });
         if self.rpki.as_ref().map(|r| &r.key) != rpki_key.as_ref() {
             if let Some(old) = self.rpki.take() {
@@ -169,7 +176,8 @@ impl PolicySources {
     }
 
     fn start_rpki(&self, key: RpkiKey) -> RpkiRun {
-        let config = rov::RtrConfig::new(key.caches.iter().cloned(), key.cache_dir.clone());
+        let mut config = rov::RtrConfig::new(key.caches.iter().cloned(), key.cache_dir.clone());
+        config.aspa_json = key.aspa_json.clone();
         let (cache, client) = rov::RtrClient::new(config).spawn();
         tracing::info!(caches = ?key.caches, vrps = cache.current().len(), "RPKI: RTR client started");
         let mut rx = cache.subscribe();
@@ -330,6 +338,7 @@ impl SourcesStatus {
                     "source": source,
                     "state": state,
                     "vrps": cache.current().len(),
+                    "aspas": cache.current().aspas().records().len(),
                     "last_sync_age_s": age_s(s.last_sync),
                     "expire_s": s.expire.as_secs(),
                     "syncs": s.syncs,

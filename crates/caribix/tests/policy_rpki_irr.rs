@@ -25,6 +25,10 @@
 //! SIGHUP (the on-demand refresh) the routes rejected for codes 9 and 12
 //! are accepted and reach B, with no session reset.
 //!
+//! `aspa_from_json_rejects_invalid_upstream_paths`: ASPA records from the
+//! `[policy.rpki] aspa_json` file reject a path whose origin does not
+//! attest the member as a provider (code 16).
+//!
 //! Missing `exabgp` or `stayrtr` fails the tests.
 
 mod policy_support;
@@ -495,6 +499,69 @@ fn irr_whois_as_set_change_picked_up_without_reset() {
     let cached = std::fs::read_to_string(dir.join("irr-cache").join(format!("irr-AS{A}.json")))
         .expect("A's IRR disk cache");
     assert!(cached.contains("11.11.0.0/16"), "{cached}");
+    drop(procs);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// ASPA (code 16, caribix's own) from the `aspa_json` file beside an RTR
+/// cache (StayRTR serving no VRPs): a path whose origin attests other
+/// providers than the member is rejected; one whose origin attests the
+/// member passes, as does the member's own route.
+#[test]
+fn aspa_from_json_rejects_invalid_upstream_paths() {
+    let _ = exabgp_path();
+    let n = 150 + (std::process::id() + 97) % 100;
+    let (ia, ib) = (format!("127.0.{n}.41"), format!("127.0.{n}.42"));
+    let dir = std::env::temp_dir().join(format!("caribix-aspa-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let vrp_file = dir.join("vrps.json");
+    write_vrps(&vrp_file, &[]);
+    let rtr_port = free_port();
+    let _stayrtr = StayRtr::start(&vrp_file, rtr_port);
+    std::fs::write(
+        dir.join("aspa.json"),
+        format!(
+            r#"{{"roas":[],"aspas":[{{"customer_asid":{OTHER},"expires":4102444800,"providers":[174]}},{{"customer_asid":3334,"expires":4102444800,"providers":[{A}]}}]}}"#
+        ),
+    )
+    .unwrap();
+    let (bgp, web) = (free_port(), free_port());
+    let policy = format!(
+        "[policy.rpki]\nrtr = [\"127.0.0.1:{rtr_port}\"]\ncache_dir = \"rpki-cache\"\naspa_json = \"aspa.json\"\n"
+    );
+    let cfg = dir.join("caribix.toml");
+    std::fs::write(&cfg, config(n, bgp, web, &policy)).unwrap();
+    let (bad, good, own) = ("11.12.0.0/24", "11.12.1.0/24", "11.12.2.0/24");
+    let routes_a = vec![
+        format!("route {bad} next-hop {ia} as-path [ {A} {OTHER} ]"),
+        format!("route {good} next-hop {ia} as-path [ {A} 3334 ]"),
+        format!("route {own} next-hop {ia} as-path [ {A} ]"),
+    ];
+    let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp, &routes_a);
+    let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp, &[]);
+    let mut procs = Procs(Vec::new());
+    procs.0.push(spawn_caribix(&dir, &cfg, 1));
+    wait_for("the ASPA records (API)", Duration::from_secs(20), || {
+        let s = rpki_status(web);
+        s["state"] == "cache connected" && s["aspas"] == 2
+    });
+    let p = http_get(web, "/api/v1/policy").unwrap();
+    assert_eq!(p["checks"]["aspa"], true, "{p}");
+    procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
+    procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
+    let id_a = format!("AS{A}_127_0_{n}_41");
+    let want = BTreeMap::from([(bad.to_string(), codes(&[16]))]);
+    wait_for(
+        "the ASPA invalid route filtered",
+        Duration::from_secs(30),
+        || filtered(web, &id_a) == want,
+    );
+    wait_for("the valid paths at B", Duration::from_secs(20), || {
+        let r = rib(&dir, "b");
+        r.contains_key(good) && r.contains_key(own)
+    });
+    assert!(!rib(&dir, "b").contains_key(bad));
     drop(procs);
     let _ = std::fs::remove_dir_all(&dir);
 }

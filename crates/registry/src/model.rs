@@ -214,6 +214,11 @@ pub struct Rpki {
     /// Directory where the last good VRP set is kept, relative to the
     /// configuration file's directory. Default `cache/rpki`.
     pub cache_dir: String,
+    /// An rpki-client JSON file whose `aspas` replace the ASPA records
+    /// received over RTR (for caches that do not serve ASPA in a form the
+    /// client reads), relative to the configuration file's directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aspa_json: Option<String>,
 }
 
 fn ser_secs<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
@@ -322,6 +327,7 @@ impl Default for Policy {
                 reject_invalid: true,
                 aspa: true,
                 cache_dir: "cache/rpki".to_owned(),
+                aspa_json: None,
             },
             irr: Irr {
                 rpsl_files: Vec::new(),

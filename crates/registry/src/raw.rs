@@ -72,6 +72,7 @@ pub(crate) struct Rpki {
     pub(crate) reject_invalid: Option<bool>,
     pub(crate) aspa: Option<bool>,
     pub(crate) cache_dir: Option<S<String>>,
+    pub(crate) aspa_json: Option<S<String>>,
 }
 
 /// `irr = { ... }` inside `[policy]`.

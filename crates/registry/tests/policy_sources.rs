@@ -146,3 +146,16 @@ fn effective_configuration_round_trips() {
     assert_eq!(again.policy, c.policy);
     assert_eq!(again.members, c.members);
 }
+
+#[test]
+fn aspa_json_file() {
+    let c = load("[policy.rpki]\nrtr = [\"127.0.0.1:3323\"]\naspa_json = \"aspa.json\"\n");
+    assert_eq!(c.policy.rpki.aspa_json.as_deref(), Some("aspa.json"));
+    // The file does not exist next to t.toml: a warning, not an error.
+    let src =
+        format!("{BASE}\n[policy.rpki]\nrtr = [\"127.0.0.1:3323\"]\naspa_json = \"aspa.json\"\n");
+    let d = Config::check_str(Path::new("t.toml"), &src).1;
+    assert_eq!(d.error_count(), 0, "{}", d.render());
+    assert!(d.render().contains("ASPA file"), "{}", d.render());
+    assert_eq!(load(MEMBER).policy.rpki.aspa_json, None);
+}

@@ -1001,6 +1001,18 @@ fn check_policy(v: &mut V, r: Option<&raw::Policy>) -> Policy {
                 p.rpki.cache_dir = d;
             }
         }
+        if let Some(f) = &rpki.aspa_json {
+            if let Some(name) = v.nonempty(f, "ASPA JSON file name") {
+                if !v.base_dir.join(&name).is_file() {
+                    v.warn(
+                        f.span(),
+                        format!("ASPA file {} does not exist (yet)", v.base_dir.join(&name).display()),
+                        "ASPA verification has no data until the file is there; paths are relative to the configuration file",
+                    );
+                }
+                p.rpki.aspa_json = Some(name);
+            }
+        }
     }
     if let Some(irr) = &r.irr {
         for f in irr.rpsl_files.iter().flatten() {
