@@ -17,8 +17,10 @@ use bgp_wire::{Family, FamilySet, Role};
 pub const MAX_TIMER: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Graceful restart as we announce it (RFC 4724 §3). A route server is a
-/// receiving speaker: it announces a restart time of 0 and no families, so
-/// that members keep its routes only as their own policy says.
+/// receiving speaker: it announces no families (it preserves no
+/// forwarding state), so that members keep its routes only as their own
+/// policy says; the default restart time is 0, the caribix daemon
+/// announces its own limit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GracefulRestartConfig {
     /// Restart time in seconds (12 bits, at most 4095).

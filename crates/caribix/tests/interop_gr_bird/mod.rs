@@ -162,6 +162,12 @@ impl Bird {
         }
     }
 
+    /// Send a signal (`STOP`, `CONT`) to it, by PID.
+    pub(crate) fn signal(&self, sig: &str) -> Result<(), String> {
+        let pid = self.pid.ok_or("BIRD is not running")?;
+        crate::interop::run(&["kill", &format!("-{sig}"), &pid.to_string()]).map(|_| ())
+    }
+
     pub(crate) fn birdc(&self, lab: &Lab, args: &[&str]) -> Result<String, String> {
         let sock = lab.path(&format!("{}.bird.ctl", self.name));
         let birdc = which("birdc", "bird2").to_string_lossy().into_owned();
