@@ -9,7 +9,8 @@
 //!   its route objects (12) and two RPKI invalid routes (14); B receives
 //!   exactly the accepted ones, the blackhole with NO_EXPORT added and the
 //!   RPKI informational community; the others are in A's filtered routes
-//!   with exactly their codes;
+//!   with exactly their codes; B, without an AS-SET, is checked against
+//!   its own AS's route objects;
 //! - the ROA of the Valid route is changed to another AS: it is withdrawn
 //!   at B; restored (and a ROA for one invalid route added): both are
 //!   announced at B; all without a session reset (one "session
@@ -162,7 +163,8 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
             "as-set: AS-ATEST\nmembers: AS{A}\nsource: TEST\n\n\
              route: 11.5.0.0/16\norigin: AS{A}\nsource: TEST\n\n\
              route: 11.7.0.0/16\norigin: AS{A}\nsource: TEST\n\n\
-             route: 11.8.0.0/16\norigin: AS{A}\nsource: TEST\n"
+             route: 11.8.0.0/16\norigin: AS{A}\nsource: TEST\n\n\
+             route: 11.13.0.0/16\norigin: AS{B}\nsource: TEST\n"
         ),
     )
     .unwrap();
@@ -189,7 +191,12 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
         format!("route {r14b} next-hop {ia} as-path [ {A} ]"),
     ];
     let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp, &routes_a);
-    let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp, &[]);
+    // B has no AS-SET: it is checked against its own AS's route objects.
+    let routes_b = vec![
+        format!("route 11.13.0.0/24 next-hop {ib} as-path [ {B} ]"),
+        format!("route 11.14.0.0/24 next-hop {ib} as-path [ {B} ]"),
+    ];
+    let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp, &routes_b);
     let mut procs = Procs(Vec::new());
     procs.0.push(spawn_caribix(&dir, &cfg, 1));
     wait_for("the RTR sync (API)", Duration::from_secs(20), || {
@@ -268,6 +275,14 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
         "IRR prefix KO tag: {:?}",
         bw[r12]
     );
+    // B, without an AS-SET: its own AS's route object counts.
+    wait_for("B's routes judged", Duration::from_secs(20), || {
+        filtered(web, &id_b) == BTreeMap::from([("11.14.0.0/24".to_string(), codes(&[12]))])
+    });
+    wait_for("B's registered route at A", Duration::from_secs(20), || {
+        rib(&dir, "a").contains_key("11.13.0.0/24")
+    });
+    assert!(!rib(&dir, "a").contains_key("11.14.0.0/24"));
     let up_a = assert_up(web, &id_a, 0);
     let up_b = assert_up(web, &id_b, 0);
 
