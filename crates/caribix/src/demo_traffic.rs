@@ -7,8 +7,15 @@
 //! to the mobile and cable ISPs. So a newcomer finds a member matrix, a
 //! local share and peering opportunities in the API.
 //!
+//! The second mobile operator's router MAC is left out of the collector's
+//! table on purpose: the switch also samples the BGP session it keeps with
+//! the cable ISP (a bilateral session, TCP port 179 between their session
+//! addresses), from which the collector learns that MAC, as it would after
+//! a router swap at a real IXP.
+//!
 //! With `--check`, [`check`] reads the traffic API like a user would and
-//! fails unless it shows member traffic, a local share and tromboning.
+//! fails unless it shows member traffic, a local share, tromboning, a
+//! learned MAC and the bilateral session.
 
 use crate::daemon::Handle;
 use crate::flows::{FlowSpec, Flows};
@@ -76,9 +83,16 @@ pub(crate) async fn start(
 ) -> Result<DemoTraffic, String> {
     let dir = std::env::temp_dir().join(format!("caribix-demo-{}", std::process::id()));
     let mut table = MemberTable::new();
+    let addrs: Vec<Ipv4Addr> = (0..members.len()).map(&member_addr).collect();
     for (i, (asn, name)) in members.iter().enumerate() {
         table.add_member(*asn, *name);
-        table.add_mac(mac(i), *asn);
+        // MOBILE_B's MAC is learned from its BGP session instead.
+        if i != MOBILE_B {
+            table.add_mac(mac(i), *asn);
+        }
+        if let Some(a) = addrs.get(i) {
+            table.add_session_address(IpAddr::V4(*a), *asn);
+        }
     }
     let router = IpAddr::V4(member_addr(INCUMBENT));
     if let Some((asn, _)) = members.get(INCUMBENT) {
@@ -126,7 +140,7 @@ pub(crate) async fn start(
     let (Some(sflow_to), Some(ipfix_to)) = (flows.sflow, flows.ipfix) else {
         return Err("the demo collector has no sockets".into());
     };
-    tokio::spawn(switch(sflow_to, hosts.clone()));
+    tokio::spawn(switch(sflow_to, hosts.clone(), addrs));
     tokio::spawn(border_router(router, ipfix_to, hosts));
     Ok(DemoTraffic { flows, dir })
 }
@@ -164,8 +178,32 @@ fn frame(src: MacAddr, dst: MacAddr, s: Ipv4Addr, d: Ipv4Addr, len: usize) -> Ve
     f
 }
 
-/// The switch: eight samples every 250 ms, picked from [`MIX`].
-async fn switch(to: SocketAddr, hosts: Vec<Vec<Ipv4Addr>>) {
+/// A BGP KEEPALIVE (19 octets) from `s` port `sport` to `d` port `dport`.
+fn bgp_frame(
+    (src, s, sport): (MacAddr, Ipv4Addr, u16),
+    (dst, d, dport): (MacAddr, Ipv4Addr, u16),
+) -> Vec<u8> {
+    let mut f = frame(src, dst, s, d, 14 + 20 + 20 + 19);
+    if let Some(p) = f.get_mut(34..38) {
+        p[..2].copy_from_slice(&sport.to_be_bytes());
+        p[2..].copy_from_slice(&dport.to_be_bytes());
+    }
+    if let Some(flags) = f.get_mut(47) {
+        *flags = 0x18; // PSH, ACK
+    }
+    if let Some(marker) = f.get_mut(54..70) {
+        marker.fill(0xff);
+    }
+    if let Some(h) = f.get_mut(70..73) {
+        h.copy_from_slice(&[0, 19, 4]);
+    }
+    f
+}
+
+/// The switch: eight samples every 250 ms, picked from [`MIX`]; once a
+/// second one of them is a packet of the bilateral BGP session between
+/// MOBILE_B and CABLE (`addrs` are the members' session addresses).
+async fn switch(to: SocketAddr, hosts: Vec<Vec<Ipv4Addr>>, addrs: Vec<Ipv4Addr>) {
     let Ok(sock) = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await else {
         tracing::warn!("demo sFlow agent: cannot bind a UDP socket");
         return;
@@ -176,7 +214,7 @@ async fn switch(to: SocketAddr, hosts: Vec<Vec<Ipv4Addr>>) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     for n in 0u64.. {
         tick.tick().await;
-        let frames: Vec<Vec<u8>> = (0..8)
+        let mut frames: Vec<Vec<u8>> = (0..8)
             .map(|k| {
                 let mut pick = u32::try_from(rng.below(u64::from(total))).unwrap_or(0);
                 let (s, d, _) = MIX
@@ -205,6 +243,14 @@ async fn switch(to: SocketAddr, hosts: Vec<Vec<Ipv4Addr>>) {
                 )
             })
             .collect();
+        if let (0, Some(m), Some(c)) = (n % 4, addrs.get(MOBILE_B), addrs.get(CABLE)) {
+            let (a, b) = ((mac(MOBILE_B), *m, 179), (mac(CABLE), *c, 50179));
+            frames[0] = if n % 8 == 0 {
+                bgp_frame(a, b)
+            } else {
+                bgp_frame(b, a)
+            };
+        }
         let sampled: Vec<SampledFrame<'_>> = frames
             .iter()
             .enumerate()
@@ -338,12 +384,26 @@ pub(crate) async fn check(t: Option<&DemoTraffic>, web: SocketAddr) -> bool {
         let opps = o["opportunities"].as_array().map_or(0, Vec::len);
         let mx = get_json(web, "/api/v1/traffic/matrix")?;
         let pairs = mx["matrix"].as_array().map_or(0, Vec::len);
+        let macs = get_json(web, "/api/v1/traffic/macs")?;
+        let learned = macs["macs"]
+            .as_array()
+            .map_or(0, |m| m.iter().filter(|r| r["source"] == "learned").count());
+        let bi = get_json(web, "/api/v1/traffic/bilateral")?;
+        let sessions = bi["sessions"].as_array().map_or(0, Vec::len);
         let summary = format!(
-            "{} members with traffic ({bytes} bytes received), {pairs} matrix pairs, local share {:.1}%, {tromboned} bytes tromboned, {opps} peering opportunities",
+            "{} members with traffic ({bytes} bytes received), {pairs} matrix pairs, local share {:.1}%, {tromboned} bytes tromboned, {opps} peering opportunities, {learned} MAC learned from BGP, {sessions} bilateral session",
             members.len(),
             share * 100.0
         );
-        if members.len() < 4 || bytes == 0 || pairs == 0 || share <= 0.0 || tromboned == 0 || opps == 0 {
+        if members.len() < 4
+            || bytes == 0
+            || pairs == 0
+            || share <= 0.0
+            || tromboned == 0
+            || opps == 0
+            || learned == 0
+            || sessions == 0
+        {
             return Err(summary);
         }
         Ok(summary)
