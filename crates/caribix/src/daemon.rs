@@ -566,6 +566,16 @@ fn handle(
                 routes_changed = changed,
                 "RPKI/IRR data changed: routes judged again"
             );
+            // Routes that turned accepted count against max-prefix too.
+            for (id, p) in peers.iter_mut() {
+                if p.decode.is_none() {
+                    continue;
+                }
+                if let Some(f) = max_prefix_over(rs, *id) {
+                    let per_member = rs.member(*id).map(|m| rs.policy().max_prefix_action(m));
+                    max_prefix_exceeded(p, f, info.max_prefix, per_member);
+                }
+            }
         }
         CoreMsg::Job(job) => job(&CoreView {
             rs,
@@ -604,6 +614,18 @@ fn restart_timers(
         let peer = peers.get(&id).map(|p| p.spec.addr);
         tracing::info!(?peer, withdrawn = s.withdrawn, reason = ?s.reason, "graceful restart: stale routes withdrawn");
     }
+}
+
+/// The first family in which member session `id` holds more accepted
+/// routes than its max-prefix limit.
+fn max_prefix_over(rs: &RouteServer<IxpPolicy>, id: PeerId) -> Option<bgp_wire::Family> {
+    use routeserver::Policy as _;
+    let limits = rs.policy().max_prefix(rs.member(id)?)?;
+    let counts = rs.counts(id).accepted_by_family;
+    bgp_wire::Family::ALL.into_iter().find(|f| {
+        let i = f.index();
+        counts.get(i).copied().unwrap_or(0) > limits.get(i).copied().unwrap_or(u32::MAX) as usize
+    })
 }
 
 /// A member went over its max-prefix limit for family `f`. `per_member`

@@ -24,7 +24,9 @@
 //! whois server started by the test (`!s` source selection, `!i`, `!g`);
 //! the member's AS-SET gains an AS and that AS's route object; after a
 //! SIGHUP (the on-demand refresh) the routes rejected for codes 9 and 12
-//! are accepted and reach B, with no session reset.
+//! are accepted and reach B, with no session reset; they take A over its
+//! max-prefix limit, which the revalidation finds (warning mode: counted,
+//! session kept).
 //!
 //! `aspa_from_json_rejects_invalid_upstream_paths`: ASPA records from the
 //! `[policy.rpki] aspa_json` file reject a path whose origin does not
@@ -427,11 +429,13 @@ fn irr_whois_as_set_change_picked_up_without_reset() {
     let whois = WhoisServer::start(data);
     let (bgp, web) = (free_port(), free_port());
     let policy = format!(
-        "[policy.irr]\nwhois = \"{}\"\nsources = [\"TEST\"]\nrefresh = \"6h\"\ncache_dir = \"irr-cache\"\n",
+        "[policy]\nmax_prefix_action = \"warning\"\n\n[policy.irr]\nwhois = \"{}\"\nsources = [\"TEST\"]\nrefresh = \"6h\"\ncache_dir = \"irr-cache\"\n",
         whois.addr
     );
     let cfg = dir.join("caribix.toml");
-    std::fs::write(&cfg, config(n, bgp, web, &policy)).unwrap();
+    // A's IPv4 limit is 2: the routes the IRR change accepts take it over.
+    let text = config(n, bgp, web, &policy).replacen("ipv4 = 100", "ipv4 = 2", 1);
+    std::fs::write(&cfg, text).unwrap();
     let ok = "11.10.1.0/24";
     let new_origin = "11.10.2.0/24";
     let outside = "11.11.0.0/24";
@@ -506,6 +510,18 @@ fn irr_whois_as_set_change_picked_up_without_reset() {
     );
     eprintln!("IRR change to announcement at B: {:?}", t.elapsed());
     assert!(filtered(web, &id_a).is_empty());
+    // Three accepted routes over a limit of 2, found by the revalidation
+    // (A sent no UPDATE): warned once, the session kept.
+    wait_for(
+        "the max-prefix warning after the revalidation",
+        Duration::from_secs(10),
+        || {
+            neighbor(web, &id_a).is_some_and(|v| {
+                v["max_prefix"]["excess"] == serde_json::json!([1, 0])
+                    && v["max_prefix"]["warnings"] == 1
+            })
+        },
+    );
     assert_up(web, &id_a, up_a);
     assert_up(web, &id_b, up_b);
     assert_eq!(established(&dir, 1, &ia), 1, "A's session was reset");
