@@ -10,6 +10,7 @@
 mod attrs;
 mod bestpath;
 mod bits;
+mod ids;
 mod prepend;
 mod table;
 

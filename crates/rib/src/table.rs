@@ -34,7 +34,7 @@
 //! Known limitations: prefix ids are never reused, so a table that sees
 //! many distinct prefixes over its life keeps a small entry for each.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -46,6 +46,7 @@ use bgp_wire::{EncodeCtx, Family, FamilySet, Nlri, Prefix};
 use crate::attrs::{Interner, RouteAttrs};
 use crate::bestpath::compare;
 use crate::bits::BitSet;
+use crate::ids::{FastMap, PrefixIds};
 use crate::prepend::prepend_block;
 
 /// Index of a member session in the RIB.
@@ -103,7 +104,7 @@ pub(crate) struct Peer {
     up: bool,
     families: FamilySet,
     ctx: EncodeCtx,
-    adj_in: HashMap<(u32, u32), InRoute>,
+    adj_in: FastMap<(u32, u32), InRoute>,
     accepted: usize,
     accepted_by_family: [usize; 2],
     filtered: usize,
@@ -144,13 +145,13 @@ fn export_path_id(peer: u32) -> u32 {
 type ExportKey = (u32, u32, usize);
 
 /// Prefixes to announce, grouped by attribute set and prepend count.
-type Groups = HashMap<(usize, u8), (Arc<RouteAttrs>, u8, Vec<Nlri>)>;
+type Groups = FastMap<(usize, u8), (Arc<RouteAttrs>, u8, Vec<Nlri>)>;
 
 /// The route server's RIB.
 #[derive(Debug, Default)]
 pub struct Rib {
     peers: Vec<Option<Peer>>,
-    ids: HashMap<Prefix, u32>,
+    ids: PrefixIds,
     entries: Vec<Entry>,
     interner: Interner,
     scratch: Vec<(u32, Option<ExportKey>)>,
@@ -172,7 +173,7 @@ impl Rib {
             up: false,
             families: FamilySet::EMPTY,
             ctx: EncodeCtx::default(),
-            adj_in: HashMap::new(),
+            adj_in: FastMap::default(),
             accepted: 0,
             accepted_by_family: [0; 2],
             filtered: 0,
@@ -320,7 +321,7 @@ impl Rib {
     /// Whether member `id`'s route for `nlri` is stale (kept across its
     /// restart, not announced again yet).
     pub fn is_stale(&self, id: PeerId, nlri: &Nlri) -> bool {
-        let (Some(p), Some(&pid)) = (self.peer(id), self.ids.get(&nlri.prefix)) else {
+        let (Some(p), Some(pid)) = (self.peer(id), self.ids.get(&nlri.prefix)) else {
             return false;
         };
         p.stale.contains(&(pid, nlri.path_id))
@@ -339,7 +340,7 @@ impl Rib {
     }
 
     fn prefix_id(&mut self, prefix: Prefix) -> u32 {
-        if let Some(&id) = self.ids.get(&prefix) {
+        if let Some(id) = self.ids.get(&prefix) {
             return id;
         }
         let id = self.entries.len() as u32;
@@ -406,6 +407,10 @@ impl Rib {
             let at = cands
                 .binary_search_by(|c| compare(c, &new, peers))
                 .unwrap_or_else(|e| e);
+            // Most prefixes have one candidate: no room for four.
+            if cands.capacity() == 0 {
+                cands.reserve_exact(1);
+            }
             cands.insert(at, new);
         }
         self.mark_changed(pid);
@@ -414,7 +419,7 @@ impl Rib {
 
     /// A route withdrawn by member `id`.
     pub fn withdraw(&mut self, id: PeerId, nlri: Nlri) {
-        let Some(&pid) = self.ids.get(&nlri.prefix) else {
+        let Some(pid) = self.ids.get(&nlri.prefix) else {
             return;
         };
         self.remove_route(id, pid, nlri.path_id);
@@ -615,7 +620,7 @@ impl Rib {
             work.extend(c..end as u32);
             cursor = (end < self.entries.len()).then_some(end as u32);
         }
-        let mut groups: Groups = HashMap::new();
+        let mut groups: Groups = FastMap::default();
         let mut sent_delta: Vec<(u32, bool)> = Vec::new();
         {
             let Some(member) = self.peer(id) else {
@@ -690,7 +695,7 @@ impl Rib {
                     // Attributes too large for this member's message size:
                     // it cannot receive the route at all.
                     for x in list {
-                        if let Some(&pid) = self.ids.get(&x.prefix) {
+                        if let Some(pid) = self.ids.get(&x.prefix) {
                             unsendable.push(pid);
                         }
                     }
@@ -830,7 +835,7 @@ impl Rib {
     pub fn candidates(&self, prefix: &Prefix) -> Vec<(PeerId, Arc<RouteAttrs>)> {
         self.ids
             .get(prefix)
-            .map(|&pid| {
+            .map(|pid| {
                 self.entries[pid as usize]
                     .cands
                     .iter()
@@ -843,7 +848,7 @@ impl Rib {
     /// The route member `id` would get for `prefix` now.
     pub fn export_for(&self, id: PeerId, prefix: &Prefix) -> Option<(PeerId, Arc<RouteAttrs>)> {
         let member = self.peer(id)?;
-        let entry = &self.entries[*self.ids.get(prefix)? as usize];
+        let entry = &self.entries[self.ids.get(prefix)? as usize];
         self.best(entry, member)
             .map(|c| (PeerId(c.peer), c.attrs.clone()))
     }
