@@ -8,7 +8,7 @@
 //! ordered, and a second core is left to the sessions and the web server.
 //! Writes to a member are flow-controlled: the core stops flushing to a
 //! member whose socket has more than `MAX_OUTSTANDING` bytes not yet
-//! written, and resumes on the next tick.
+//! written, and looks again a few milliseconds later.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -26,7 +26,11 @@ use tokio::sync::mpsc;
 use crate::api;
 
 /// Flush no more to a member with this many bytes queued and unwritten.
-const MAX_OUTSTANDING: u64 = 512 * 1024;
+/// (The kernel's send buffer holds more; this bounds what waits in the
+/// daemon's own memory, times the number of members.)
+const MAX_OUTSTANDING: u64 = 256 * 1024;
+/// How soon a member held back by `MAX_OUTSTANDING` is looked at again.
+const RESUME_AFTER: Duration = Duration::from_millis(5);
 /// Prefixes per flush call, to keep the core responsive.
 const FLUSH_BATCH: usize = 4000;
 
@@ -463,6 +467,7 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
     let rs_name = spec.name.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(50));
+        let mut held_back = false;
         loop {
             tokio::select! {
                 msg = core_rx.recv() => {
@@ -483,9 +488,12 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
                     }
                 }
                 _ = tick.tick() => {}
+                // A member's writer drains its queue within milliseconds:
+                // look again soon rather than on the next tick.
+                _ = tokio::time::sleep(RESUME_AFTER), if held_back => {}
             }
             restart_timers(&mut rs, &peers, started);
-            flush(&mut rs, &mut peers);
+            held_back = flush(&mut rs, &mut peers);
         }
     });
     Ok(Handle {
@@ -671,23 +679,26 @@ fn max_prefix_exceeded(
     let _ = p.cmd.send(cmd);
 }
 
-fn flush(rs: &mut RouteServer<IxpPolicy>, peers: &mut HashMap<PeerId, PeerRuntime>) {
+/// Encode what is pending for every member, up to its flow-control limit.
+/// Returns whether a member with more to send was held back.
+fn flush(rs: &mut RouteServer<IxpPolicy>, peers: &mut HashMap<PeerId, PeerRuntime>) -> bool {
+    let mut held_back = false;
     for id in rs.pending() {
         let Some(p) = peers.get_mut(&id) else {
             continue;
         };
         let mut rounds = 0;
-        while p.queued.saturating_sub(written(&p.status)) < MAX_OUTSTANDING && rounds < 8 {
+        let mut more = true;
+        while more && p.queued.saturating_sub(written(&p.status)) < MAX_OUTSTANDING && rounds < 8 {
             let mut out = Vec::new();
-            let more = rs.flush(id, FLUSH_BATCH, &mut out);
+            more = rs.flush(id, FLUSH_BATCH, &mut out);
             if !out.is_empty() {
                 p.queued += out.len() as u64;
                 let _ = p.cmd.send(Command::Send(out));
             }
             rounds += 1;
-            if !more {
-                break;
-            }
         }
+        held_back |= more;
     }
+    held_back
 }
