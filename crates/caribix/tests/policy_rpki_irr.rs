@@ -32,6 +32,10 @@
 //! `[policy.rpki] aspa_json` file reject a path whose origin does not
 //! attest the member as a provider (code 16).
 //!
+//! `sighup_switches_rtr_cache_and_rereads_rpsl_files`: a SIGHUP with
+//! another RTR cache and an edited RPSL file restarts the RTR client and
+//! re-reads the file; the verdicts change with no session reset.
+//!
 //! Missing `exabgp` or `stayrtr` fails the tests.
 
 mod policy_support;
@@ -593,6 +597,94 @@ fn aspa_from_json_rejects_invalid_upstream_paths() {
         r.contains_key(good) && r.contains_key(own)
     });
     assert!(!rib(&dir, "b").contains_key(bad));
+    drop(procs);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SIGHUP with a new RTR cache and an edited RPSL file: the RTR client is
+/// restarted on the new cache, the IRR files are read again, and the
+/// routes whose verdicts change are announced at B with no session reset.
+#[test]
+fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
+    let _ = exabgp_path();
+    let n = 150 + (std::process::id() + 13) % 100;
+    let (ia, ib) = (format!("127.0.{n}.41"), format!("127.0.{n}.42"));
+    let dir = std::env::temp_dir().join(format!("caribix-rpki-hup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // Cache 1 gives 11.15.0.0/16 to another AS, cache 2 to A.
+    let (f1, f2) = (dir.join("vrps1.json"), dir.join("vrps2.json"));
+    write_vrps(&f1, &[("11.15.0.0/16", 24, OTHER)]);
+    write_vrps(&f2, &[("11.15.0.0/16", 24, A)]);
+    let (p1, p2) = (free_port(), free_port());
+    let _c1 = StayRtr::start(&f1, p1);
+    let _c2 = StayRtr::start(&f2, p2);
+    let rpsl = |extra: &str| {
+        std::fs::write(
+            dir.join("irr.db"),
+            format!(
+                "as-set: AS-ATEST\nmembers: AS{A}\n\nroute: 11.15.0.0/16\norigin: AS{A}\n{extra}"
+            ),
+        )
+        .unwrap()
+    };
+    rpsl("");
+    let (bgp, web) = (free_port(), free_port());
+    let policy = |port: u16| {
+        format!(
+            "[policy.rpki]\nrtr = [\"127.0.0.1:{port}\"]\ncache_dir = \"rpki-cache-{port}\"\n\n\
+             [policy.irr]\nrpsl_files = [\"irr.db\"]\ncache_dir = \"irr-cache\"\n"
+        )
+    };
+    let cfg = dir.join("caribix.toml");
+    std::fs::write(&cfg, config(n, bgp, web, &policy(p1))).unwrap();
+    let (r14, r12) = ("11.15.1.0/24", "11.16.0.0/24");
+    let routes_a = vec![
+        format!("route {r14} next-hop {ia} as-path [ {A} ]"),
+        format!("route {r12} next-hop {ia} as-path [ {A} ]"),
+    ];
+    let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp, &routes_a);
+    let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp, &[]);
+    let mut procs = Procs(Vec::new());
+    procs.0.push(spawn_caribix(&dir, &cfg, 1));
+    wait_for("the RTR sync with cache 1", Duration::from_secs(20), || {
+        rpki_status(web)["connected"] == format!("127.0.0.1:{p1}")
+    });
+    procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
+    procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
+    let (id_a, id_b) = (format!("AS{A}_127_0_{n}_41"), format!("AS{B}_127_0_{n}_42"));
+    let before = BTreeMap::from([
+        (r14.to_string(), codes(&[14])),
+        (r12.to_string(), codes(&[12])),
+    ]);
+    wait_for("codes 14 and 12", Duration::from_secs(30), || {
+        filtered(web, &id_a) == before
+    });
+    let up_a = assert_up(web, &id_a, 0);
+    let up_b = assert_up(web, &id_b, 0);
+
+    std::fs::write(&cfg, config(n, bgp, web, &policy(p2))).unwrap();
+    rpsl(&format!("\nroute: 11.16.0.0/16\norigin: AS{A}\n"));
+    let pid = procs.0[0].id().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill -HUP")
+        .success());
+    wait_for(
+        "both routes at B after the SIGHUP",
+        Duration::from_secs(30),
+        || {
+            let r = rib(&dir, "b");
+            r.contains_key(r14) && r.contains_key(r12)
+        },
+    );
+    assert!(filtered(web, &id_a).is_empty());
+    assert_eq!(rpki_status(web)["connected"], format!("127.0.0.1:{p2}"));
+    assert_up(web, &id_a, up_a);
+    assert_up(web, &id_b, up_b);
+    assert_eq!(established(&dir, 1, &ia), 1, "A's session was reset");
+    assert_eq!(established(&dir, 1, &ib), 1, "B's session was reset");
     drop(procs);
     let _ = std::fs::remove_dir_all(&dir);
 }
