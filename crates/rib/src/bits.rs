@@ -47,9 +47,90 @@ impl BitSet {
     }
 }
 
+/// Prefix ids waiting to be sent to one member: a bit set with a count,
+/// taken lowest id first. A list beside the bits would cost four bytes
+/// per pending prefix per member (hundreds of megabytes while a large
+/// table converges towards a hundred members); the bits cost one.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DirtySet {
+    bits: BitSet,
+    len: usize,
+    /// No bit is set in a word below this one.
+    low: usize,
+}
+
+impl DirtySet {
+    /// Add `i`.
+    pub(crate) fn insert(&mut self, i: u32) {
+        if !self.bits.contains(i) {
+            self.bits.insert(i);
+            self.len += 1;
+            self.low = self.low.min((i >> 6) as usize);
+        }
+    }
+
+    /// Whether nothing is pending.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forget everything.
+    pub(crate) fn clear(&mut self) {
+        self.bits.clear();
+        self.len = 0;
+        self.low = 0;
+    }
+
+    /// Move up to `max` ids, lowest first, into `out`.
+    pub(crate) fn take(&mut self, max: usize, out: &mut Vec<u32>) {
+        let mut n = 0;
+        let words = &mut self.bits.words;
+        while n < max && self.len > 0 {
+            let Some(w) = words.get_mut(self.low) else {
+                break;
+            };
+            while *w != 0 && n < max {
+                let b = w.trailing_zeros();
+                *w &= *w - 1;
+                out.push((self.low as u32) << 6 | b);
+                n += 1;
+                self.len -= 1;
+            }
+            if *w == 0 {
+                self.low += 1;
+            }
+        }
+        if self.len == 0 {
+            self.low = 0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::BitSet;
+    use super::{BitSet, DirtySet};
+
+    #[test]
+    fn dirty_set_takes_lowest_first_in_batches() {
+        let mut d = DirtySet::default();
+        for i in [500, 3, 64, 3, 1000, 65, 0] {
+            d.insert(i);
+        }
+        let mut out = Vec::new();
+        d.take(3, &mut out);
+        assert_eq!(out, [0, 3, 64]);
+        d.insert(1); // below what was taken: still found
+        out.clear();
+        d.take(10, &mut out);
+        assert_eq!(out, [1, 65, 500, 1000]);
+        assert!(d.is_empty());
+        d.insert(7);
+        d.clear();
+        assert!(d.is_empty());
+        out.clear();
+        d.take(10, &mut out);
+        assert!(out.is_empty());
+    }
 
     #[test]
     fn insert_remove_iterate() {

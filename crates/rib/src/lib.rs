@@ -10,6 +10,7 @@
 mod attrs;
 mod bestpath;
 mod bits;
+mod cands;
 mod ids;
 mod prepend;
 mod table;

@@ -45,7 +45,8 @@ use bgp_wire::{EncodeCtx, Family, FamilySet, Nlri, Prefix};
 
 use crate::attrs::{Interner, RouteAttrs};
 use crate::bestpath::compare;
-use crate::bits::BitSet;
+use crate::bits::{BitSet, DirtySet};
+use crate::cands::Cands;
 use crate::ids::{FastMap, PrefixIds};
 use crate::prepend::prepend_block;
 
@@ -85,7 +86,7 @@ pub struct PeerCounts {
 struct Entry {
     prefix: Prefix,
     /// Accepted routes, best first.
-    cands: Vec<CandRef>,
+    cands: Cands,
 }
 
 #[derive(Clone, Debug)]
@@ -110,8 +111,7 @@ pub(crate) struct Peer {
     filtered: usize,
     sent: BitSet,
     exported: usize,
-    dirty: Vec<u32>,
-    dirty_bits: BitSet,
+    dirty: DirtySet,
     dump_cursor: Option<u32>,
     eor_due: FamilySet,
     /// Routes (keys of `adj_in`) kept stale while the member restarts
@@ -179,8 +179,7 @@ impl Rib {
             filtered: 0,
             sent: BitSet::default(),
             exported: 0,
-            dirty: Vec::new(),
-            dirty_bits: BitSet::default(),
+            dirty: DirtySet::default(),
             dump_cursor: None,
             eor_due: FamilySet::EMPTY,
             stale: HashSet::new(),
@@ -237,7 +236,6 @@ impl Rib {
         p.sent.clear();
         p.exported = 0;
         p.dirty.clear();
-        p.dirty_bits.clear();
         p.ap_withdraw.clear();
         p.dump_cursor = Some(0);
         p.eor_due = families;
@@ -277,7 +275,6 @@ impl Rib {
         p.sent.clear();
         p.exported = 0;
         p.dirty.clear();
-        p.dirty_bits.clear();
         p.ap_withdraw.clear();
         p.dump_cursor = None;
         p.eor_due = FamilySet::EMPTY;
@@ -346,7 +343,7 @@ impl Rib {
         let id = self.entries.len() as u32;
         self.entries.push(Entry {
             prefix,
-            cands: Vec::new(),
+            cands: Cands::default(),
         });
         self.ids.insert(prefix, id);
         id
@@ -405,12 +402,9 @@ impl Rib {
             };
             let peers = &self.peers;
             let at = cands
+                .as_slice()
                 .binary_search_by(|c| compare(c, &new, peers))
                 .unwrap_or_else(|e| e);
-            // Most prefixes have one candidate: no room for four.
-            if cands.capacity() == 0 {
-                cands.reserve_exact(1);
-            }
             cands.insert(at, new);
         }
         self.mark_changed(pid);
@@ -608,11 +602,7 @@ impl Rib {
             let Some(p) = self.peer_mut(id) else {
                 return false;
             };
-            let take = p.dirty.len().min(max_prefixes);
-            for pid in p.dirty.drain(..take) {
-                p.dirty_bits.remove(pid);
-                work.push(pid);
-            }
+            p.dirty.take(max_prefixes, &mut work);
         }
         if let Some(c) = cursor {
             let room = max_prefixes.saturating_sub(work.len());
@@ -868,8 +858,5 @@ fn mark_dirty(p: &mut Peer, pid: u32) {
     if p.dump_cursor.is_some_and(|c| pid >= c) {
         return; // the table dump in progress will reach it
     }
-    if !p.dirty_bits.contains(pid) {
-        p.dirty_bits.insert(pid);
-        p.dirty.push(pid);
-    }
+    p.dirty.insert(pid);
 }
