@@ -69,6 +69,8 @@ pub(crate) struct RsSpec {
     pub hold_time: u16,
     /// Delay before a session may come back after going down.
     pub restart_delay: Duration,
+    /// ConnectRetryTimer of active sessions (RFC 4271 §10).
+    pub connect_retry: Duration,
     /// Member sessions.
     pub peers: Vec<PeerSpec>,
     /// The import policy (SPEC §3).
@@ -201,6 +203,7 @@ struct Wiring {
     router_id: std::net::Ipv4Addr,
     hold_time: u16,
     restart_delay: Duration,
+    connect_retry: Duration,
     port: u16,
     graceful_restart: routeserver::RestartLimits,
 }
@@ -216,7 +219,7 @@ impl Wiring {
         cfg.hold_time = self.hold_time;
         cfg.passive = !p.active;
         cfg.restart_delay = Some(self.restart_delay);
-        cfg.connect_retry = Duration::from_secs(30);
+        cfg.connect_retry = self.connect_retry;
         // Receiving speaker: a restart time, no families (RFC 4724 §3).
         let gr = self.graceful_restart;
         cfg.graceful_restart = gr.enabled.then(|| bgp_session::GracefulRestartConfig {
@@ -410,6 +413,7 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
         router_id: spec.router_id,
         hold_time: spec.hold_time,
         restart_delay: spec.restart_delay,
+        connect_retry: spec.connect_retry,
         port: spec.listen.first().map_or(179, |l| l.port()),
         graceful_restart: spec.graceful_restart,
     };

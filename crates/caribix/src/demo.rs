@@ -527,6 +527,7 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
             .collect(),
         policy: demo_policy(&sources),
         max_prefix: daemon::MaxPrefixAction::Restart(Duration::from_secs(60)),
+        connect_retry: Duration::from_secs(30),
         graceful_restart: routeserver::RestartLimits::default(),
     };
     let handle = match daemon::start(spec).await {

@@ -106,8 +106,10 @@ fn spec_for(cfg: &registry::Config, rs: &registry::RouteServer, sources: &Policy
         restart_delay: Duration::from_secs(5),
         peers,
         policy,
+        connect_retry: Duration::from_secs(u64::from(rs.connect_retry)),
         graceful_restart: routeserver::RestartLimits {
             enabled: rs.graceful_restart,
+            max_restart_time: u32::from(rs.graceful_restart_time),
             ..routeserver::RestartLimits::default()
         },
         max_prefix: match rs.max_prefix_restart {

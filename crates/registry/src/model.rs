@@ -181,6 +181,10 @@ pub struct RouteServer {
     pub max_prefix_restart: u32,
     /// Act as graceful-restart receiving speaker (RFC 4724). Default true.
     pub graceful_restart: bool,
+    /// Restart time announced in the Graceful Restart capability, and the
+    /// longest a restarting member's stale routes are kept (its own
+    /// restart time if shorter), seconds, 1-4095. Default 120.
+    pub graceful_restart_time: u16,
 }
 
 /// Inclusive prefix-length limits.

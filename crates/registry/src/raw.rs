@@ -54,6 +54,7 @@ pub(crate) struct RouteServer {
     pub(crate) connect_retry: Option<S<i64>>,
     pub(crate) max_prefix_restart: Option<S<i64>>,
     pub(crate) graceful_restart: Option<bool>,
+    pub(crate) graceful_restart_time: Option<S<i64>>,
 }
 
 /// `min`/`max` prefix length limits.

@@ -859,6 +859,16 @@ fn check_route_servers(
             ),
             None => Some(30),
         };
+        let gr_time = match &r.graceful_restart_time {
+            Some(c) => v.int(
+                c,
+                1,
+                4095,
+                "graceful_restart_time",
+                "seconds a restarting member's routes are kept (RFC 4724 §3: 12 bits); 120 is usual",
+            ),
+            None => Some(120),
+        };
         let restart = match &r.max_prefix_restart {
             Some(c) => v.int(
                 c,
@@ -900,6 +910,7 @@ fn check_route_servers(
                 .unwrap_or(30),
             max_prefix_restart: restart.and_then(|n| u32::try_from(n).ok()).unwrap_or(15),
             graceful_restart: r.graceful_restart.unwrap_or(true),
+            graceful_restart_time: gr_time.and_then(|n| u16::try_from(n).ok()).unwrap_or(120),
         });
     }
     out
