@@ -352,6 +352,13 @@ impl SourcesStatus {
             Some((cache, key)) => {
                 let snap = cache.current();
                 let now = SystemTime::now();
+                let errors = cache.last_errors();
+                let error_of = |asn: u32| {
+                    errors
+                        .iter()
+                        .find(|(a, _)| *a == asn)
+                        .map(|(_, e)| e.clone())
+                };
                 let members: Vec<Value> = if key.members.is_empty() {
                     // Installed directly: list what the snapshot has.
                     Vec::new()
@@ -367,11 +374,13 @@ impl SourcesStatus {
                                 "origins": d.origins.len(),
                                 "prefixes": d.prefixes.len(),
                                 "notes": d.notes,
+                                "last_error": error_of(m.asn),
                             }),
                             None => json!({
                                 "asn": m.asn,
                                 "as_set": m.as_set,
                                 "has_data": false,
+                                "last_error": error_of(m.asn),
                             }),
                         })
                         .collect()
@@ -386,6 +395,7 @@ impl SourcesStatus {
                     "source": source,
                     "sources": key.sources,
                     "refresh_s": key.refresh.as_secs(),
+                    "last_refresh_age_s": age_s(cache.last_refresh()),
                     "members_with_data": snap.len(),
                     "members": members,
                 })

@@ -470,6 +470,14 @@ fn irr_whois_as_set_change_picked_up_without_reset() {
         "{p}"
     );
     assert!(
+        p["data_sources"]["irr"]["last_refresh_age_s"].is_u64(),
+        "{p}"
+    );
+    assert!(
+        p["data_sources"]["irr"]["members"][0]["last_error"].is_null(),
+        "{p}"
+    );
+    assert!(
         whois.queries.lock().unwrap().iter().any(|q| q == "!sTEST"),
         "no source selection sent"
     );

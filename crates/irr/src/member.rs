@@ -228,11 +228,17 @@ pub struct IrrGeneration {
     pub changed: Arc<Vec<u32>>,
 }
 
+/// Members whose last fetch failed (AS, reason), and when the refresh
+/// finished.
+type RefreshErrors = (Vec<(u32, String)>, Option<SystemTime>);
+
 #[derive(Debug)]
 struct Shared {
     snapshot: RwLock<Arc<IrrSnapshot>>,
     tx: watch::Sender<IrrGeneration>,
     refresh_now: Notify,
+    /// The members whose last fetch failed, with the reason, and when.
+    last_errors: RwLock<RefreshErrors>,
 }
 
 /// The shared handle: the current snapshot, change notifications, and the
@@ -256,8 +262,29 @@ impl IrrCache {
                 snapshot: RwLock::new(Arc::new(IrrSnapshot::default())),
                 tx: watch::Sender::new(IrrGeneration::default()),
                 refresh_now: Notify::new(),
+                last_errors: RwLock::new((Vec::new(), None)),
             }),
         }
+    }
+
+    /// The members whose data could not be fetched by the last refresh
+    /// (they keep their last good data), with the reason.
+    pub fn last_errors(&self) -> Vec<(u32, String)> {
+        self.shared
+            .last_errors
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone()
+    }
+
+    /// When the last refresh finished, if one did.
+    pub fn last_refresh(&self) -> Option<SystemTime> {
+        self.shared
+            .last_errors
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
     }
 
     /// The current snapshot.
@@ -434,6 +461,15 @@ impl IrrUpdater {
             }
         }
         self.cache.install(IrrSnapshot::new(members));
+        *self
+            .cache
+            .shared
+            .last_errors
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = (
+            failures.iter().map(|(a, e)| (*a, e.to_string())).collect(),
+            Some(SystemTime::now()),
+        );
         failures
     }
 }

@@ -329,9 +329,15 @@ async fn updater_from_whois_keeps_last_good_data() {
     };
     let up = IrrUpdater::new(IrrConfig::new(source, members(), &dir.0));
     let irr = up.handle();
+    assert!(irr.last_refresh().is_none());
     let failures = up.refresh_once().await;
     // AS-UNKNOWN is not known to the server (D).
     assert_eq!(failures.len(), 1);
+    assert!(irr.last_refresh().is_some());
+    let errors = irr.last_errors();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].0, 65009);
+    assert!(errors[0].1.contains("AS-UNKNOWN"), "{errors:?}");
     assert_eq!(failures[0].0, 65009);
     assert!(failures[0].1.to_string().contains("AS-UNKNOWN"));
     assert_eq!(irr.origin_allowed(65009, 65009), None);
