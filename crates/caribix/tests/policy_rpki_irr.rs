@@ -4,7 +4,8 @@
 //! (Debian `exabgp`) on 127.0.N.x.
 //!
 //! `rpki_and_irr_files_codes_blackhole_roa_changes_and_restart`:
-//! - member A announces a Valid route, a BLACKHOLE /32 of its own space,
+//! - member A announces a Valid route, a BLACKHOLE /32 of its own space
+//!   and one outside it (rejected: codes 12 and 13),
 //!   a route whose origin is not in its AS-SET (code 9), a prefix outside
 //!   its route objects (12) and two RPKI invalid routes (14); B receives
 //!   exactly the accepted ones, the blackhole with NO_EXPORT added and the
@@ -188,6 +189,9 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
     let r12 = "11.6.0.0/24";
     let r14 = "11.8.0.0/24";
     let r14b = "11.8.1.0/24";
+    // BLACKHOLE outside A's registered space: not "own", so too long (13)
+    // and not registered (12).
+    let bh_foreign = "11.6.5.5/32";
     let routes_a: Vec<String> = vec![
         format!("route {good} next-hop {ia} as-path [ {A} ]"),
         format!("route {bh} next-hop {ia} as-path [ {A} ] community [ 65535:666 ]"),
@@ -195,6 +199,7 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
         format!("route {r12} next-hop {ia} as-path [ {A} ]"),
         format!("route {r14} next-hop {ia} as-path [ {A} ]"),
         format!("route {r14b} next-hop {ia} as-path [ {A} ]"),
+        format!("route {bh_foreign} next-hop {ia} as-path [ {A} ] community [ 65535:666 ]"),
     ];
     let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp, &routes_a);
     // B has no AS-SET: it is checked against its own AS's route objects.
@@ -226,6 +231,7 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
             (r9.to_string(), codes(&[9])),
             (r12.to_string(), codes(&[12])),
             (r14b.to_string(), codes(&[14])),
+            (bh_foreign.to_string(), codes(&[12, 13])),
         ]);
         if with_r14 {
             m.insert(r14.to_string(), codes(&[14]));
@@ -240,7 +246,7 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
         r.contains_key(good) && r.contains_key(bh)
     });
     let r = rib(&dir, "b");
-    for p in [r9, r12, r14, r14b] {
+    for p in [r9, r12, r14, r14b, bh_foreign] {
         assert!(!r.contains_key(p), "{p} reached B: {r:?}");
     }
     let got_bh = &r[bh];
