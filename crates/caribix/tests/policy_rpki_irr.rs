@@ -260,6 +260,13 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
         "no RPKI Valid community on {good} at B: {:?}",
         r[good]
     );
+    for tag in [(RS, 1001, 1), (RS, 1001, 3)] {
+        assert!(
+            r[good].large.contains(&tag),
+            "no IRR prefix/origin OK community {tag:?} on {good} at B: {:?}",
+            r[good]
+        );
+    }
     // The same in the birdwatcher API, with the reject and informational
     // large communities.
     let bw = bw_filtered(web, &id_a);
