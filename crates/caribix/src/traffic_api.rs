@@ -1,7 +1,8 @@
 //! The traffic API (SPEC §5) and `/metrics`:
 //!
-//! - `GET /api/v1/traffic/members?from=&to=`: per-member bytes and packets;
-//! - `GET /api/v1/traffic/matrix?from=&to=`: member to member;
+//! - `GET /api/v1/traffic/members?from=&to=&family=`: per-member bytes and
+//!   packets;
+//! - `GET /api/v1/traffic/matrix?from=&to=&family=`: member to member;
 //! - `GET /api/v1/traffic/local?from=&to=`: total, local, local share,
 //!   tromboned;
 //! - `GET /api/v1/traffic/opportunities?from=&to=`: ranked peering
@@ -15,7 +16,9 @@
 //!
 //! `from` and `to` are RFC 3339 times (`2026-11-23T09:00:00Z`, offsets and
 //! fractions allowed) or Unix seconds; absent means the last hour. The
-//! window is `[from, to)` over bucket start times. Figures are
+//! window is `[from, to)` over bucket start times. `family` (`ipv4`,
+//! `ipv6` or `other`; absent means all) narrows members and matrix to one
+//! address family. Figures are
 //! sampling-scaled and come from the flow store (see docs/flow-storage.md).
 //! The MAC table is the collector's in-memory state since it started (no
 //! window), as published at its last flush or when a MAC was learned.
@@ -35,6 +38,28 @@ use traffic::{rank_opportunities, Directory};
 pub(crate) struct Window {
     from: Option<String>,
     to: Option<String>,
+    family: Option<String>,
+}
+
+/// Refuses `family` where it does not apply (rather than ignore it).
+fn no_family(w: &Window, what: &str) -> Option<Response> {
+    w.family.as_ref().map(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("family= applies to members and matrix, not to {what}"),
+        )
+    })
+}
+
+/// The address family a query asks for (None: all).
+fn family(w: &Window) -> Result<Option<flow::Family>, String> {
+    match w.family.as_deref() {
+        None => Ok(None),
+        Some("ipv4") => Ok(Some(flow::Family::Ipv4)),
+        Some("ipv6") => Ok(Some(flow::Family::Ipv6)),
+        Some("other") => Ok(Some(flow::Family::Other)),
+        Some(f) => Err(format!("bad family={f:?}: expected ipv4, ipv6 or other")),
+    }
 }
 
 /// Why a time parameter was refused.
@@ -226,6 +251,9 @@ async fn macs() -> Response {
 }
 
 async fn bilateral(Query(w): Query<Window>) -> Response {
+    if let Some(e) = no_family(&w, "bilateral") {
+        return e;
+    }
     let r = with_store(&w, |s, from, to| {
         let rows = lock(s).sessions(from, to)?;
         let name = |asn: u32| s.names.get(&asn).cloned().unwrap_or_default();
@@ -259,8 +287,12 @@ fn lock(s: &crate::flows::Shared) -> std::sync::MutexGuard<'_, Box<dyn flowstore
 }
 
 async fn members(Query(w): Query<Window>) -> Response {
-    let r = with_store(&w, |s, from, to| {
-        let rows = lock(s).members(from, to)?;
+    let fam = match family(&w) {
+        Ok(f) => f,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let r = with_store(&w, move |s, from, to| {
+        let rows = lock(s).members_of(from, to, fam)?;
         Ok(rows
             .into_iter()
             .map(|m| {
@@ -283,7 +315,11 @@ async fn members(Query(w): Query<Window>) -> Response {
 }
 
 async fn matrix(Query(w): Query<Window>) -> Response {
-    let r = with_store(&w, |s, from, to| lock(s).matrix(from, to)).await;
+    let fam = match family(&w) {
+        Ok(f) => f,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let r = with_store(&w, move |s, from, to| lock(s).matrix_of(from, to, fam)).await;
     match r {
         Ok(rows) => Json(json!({ "matrix": rows.iter().map(|m| json!({
             "src_asn": m.src_asn,
@@ -297,6 +333,9 @@ async fn matrix(Query(w): Query<Window>) -> Response {
 }
 
 async fn local(Query(w): Query<Window>) -> Response {
+    if let Some(e) = no_family(&w, "local") {
+        return e;
+    }
     match with_store(&w, |s, from, to| lock(s).local(from, to)).await {
         Ok(m) => Json(json!({
             "total_bytes": m.total_bytes,
@@ -310,6 +349,9 @@ async fn local(Query(w): Query<Window>) -> Response {
 }
 
 async fn opportunities(Query(w): Query<Window>) -> Response {
+    if let Some(e) = no_family(&w, "opportunities") {
+        return e;
+    }
     let r = with_store(&w, |s, from, to| {
         let m = lock(s).local(from, to)?;
         let dir = Directory {
@@ -398,6 +440,7 @@ mod tests {
         let w = |f: Option<&str>, t: Option<&str>| Window {
             from: f.map(str::to_string),
             to: t.map(str::to_string),
+            family: None,
         };
         assert_eq!(window(&w(None, None), 10_000), Ok((6_460, 10_060)));
         assert_eq!(window(&w(Some("100"), Some("200")), 0), Ok((100, 200)));

@@ -153,6 +153,24 @@ fn pmacct_sflow_totals_reach_the_traffic_api() {
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or_else(|| panic!("no sFlow datagram counter in /metrics:\n{metrics}"));
     assert!(datagrams > 0, "{metrics}");
+    // Per family: everything here is IPv4.
+    // (Read between two unchanged answers: a flush may land in between.)
+    let all = || support::get_json(web, "/api/v1/traffic/members").unwrap();
+    let stable = (0..5)
+        .find_map(|_| {
+            let before = all();
+            let v4 = support::get_json(web, "/api/v1/traffic/members?family=ipv4").unwrap();
+            (before == all()).then_some((before, v4))
+        })
+        .expect("the totals kept changing");
+    assert_eq!(stable.0, stable.1, "IPv4 members differ from all members");
+    let v6 = support::get_json(web, "/api/v1/traffic/matrix?family=ipv6").unwrap();
+    assert_eq!(v6["matrix"].as_array().map(Vec::len), Some(0), "{v6}");
+    let (status, body) = get(web, "/api/v1/traffic/members?family=ipx").unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("ipv4, ipv6 or other"), "{body}");
+    let (status, _) = get(web, "/api/v1/traffic/local?family=ipv4").unwrap();
+    assert_eq!(status, 400);
     // Bad parameters get a clear 400.
     let (status, body) = get(web, "/api/v1/traffic/members?from=yesterday").unwrap();
     assert_eq!(status, 400, "{body}");

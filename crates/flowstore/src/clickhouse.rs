@@ -18,7 +18,9 @@
 //! same `versions` insert, a *tombstone* version for every folded fine
 //! bucket and every dropped day: a version with no rows, which makes them
 //! read as empty at once. The rows that became invisible are deleted by an
-//! `ALTER TABLE ... DELETE` at most once an hour; reads never depend on it.
+//! `ALTER TABLE ... DELETE` at most once an hour (data rows first, their
+//! `versions` rows at a later cleanup once the data rows are gone); reads
+//! never depend on it.
 //!
 //! Known limitations: superseded versions of hour and day buckets stay on
 //! disk until the bucket itself is folded or expires (an hour bucket is
@@ -30,7 +32,7 @@ use crate::{
     family_name, member_rows, parse_ip, session_rows, MatrixRow, MemberRow, SessionRow, Store,
     StoreError,
 };
-use flow::{Bucket, Retention};
+use flow::{Bucket, Family, Retention};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -80,6 +82,9 @@ pub struct ClickhouseStore {
     db: String,
     last_version: u64,
     last_cleanup: Option<u64>,
+    /// The condition of the last data cleanup, whose `versions` rows go
+    /// once its data rows are gone.
+    versions_cleanup: Option<String>,
 }
 
 /// Coarse rows being built by a fold: (bucket start, key values as JSON)
@@ -120,6 +125,14 @@ fn table_ddl(db: &str) -> [String; 6] {
     ]
 }
 
+/// ` AND family = '...'` for one family (a fixed label, no quoting
+/// needed), or nothing.
+fn family_filter(family: Option<Family>) -> String {
+    family
+        .map(|f| format!(" AND family = '{}'", family_name(f)))
+        .unwrap_or_default()
+}
+
 /// A JSON number, or a number in a string (ClickHouse quotes 64-bit
 /// integers in JSON output by default).
 fn num(v: &Value, k: &str) -> Result<u64, StoreError> {
@@ -148,6 +161,7 @@ impl ClickhouseStore {
             db: db.to_string(),
             last_version: 0,
             last_cleanup: None,
+            versions_cleanup: None,
         };
         s.exec(&format!("CREATE DATABASE IF NOT EXISTS {db}"))?;
         for ddl in table_ddl(db) {
@@ -336,22 +350,54 @@ impl ClickhouseStore {
 
     /// Deletes rows that no query can see any more: buckets folded or
     /// dropped by `expire` with these cutoffs (minute, hour, day).
-    fn cleanup(&self, cutoffs: [(u64, u64); 3]) -> Result<(), StoreError> {
+    ///
+    /// Data rows go first. The `versions` rows of those buckets go only
+    /// once no data row of them is left (checked at a later cleanup): a
+    /// mutation works part by part, and deleting a tombstone before the
+    /// original version row while data rows remain would bring folded
+    /// minutes back.
+    fn cleanup(&mut self, cutoffs: [(u64, u64); 3]) -> Result<(), StoreError> {
         let cond = cutoffs
             .iter()
             .map(|(secs, cut)| format!("(seconds = {secs} AND start + {secs} <= {cut})"))
             .collect::<Vec<_>>()
             .join(" OR ");
-        for t in TABLES.iter().map(|t| t.0).chain(["versions"]) {
-            let n = self.select(&format!(
-                "SELECT count() AS n FROM {}.{t} WHERE {cond}",
-                self.db
-            ))?;
-            if n.first().map(|v| num(v, "n")).transpose()?.unwrap_or(0) > 0 {
-                self.exec(&format!("ALTER TABLE {}.{t} DELETE WHERE {cond}", self.db))?;
+        if let Some(prev) = self.versions_cleanup.clone() {
+            let mut left = 0;
+            for (t, _, _) in TABLES {
+                left += self.count(t, &prev)?;
+            }
+            if left == 0 {
+                if self.count("versions", &prev)? > 0 {
+                    self.exec(&format!(
+                        "ALTER TABLE {}.versions DELETE WHERE {prev}",
+                        self.db
+                    ))?;
+                }
+                self.versions_cleanup = None;
             }
         }
+        let mut any = false;
+        for (t, _, _) in TABLES {
+            if self.count(t, &cond)? > 0 {
+                self.exec(&format!("ALTER TABLE {}.{t} DELETE WHERE {cond}", self.db))?;
+                any = true;
+            }
+        }
+        // The newer condition covers the older one (cutoffs only grow).
+        if any || self.versions_cleanup.is_none() {
+            self.versions_cleanup = Some(cond);
+        }
         Ok(())
+    }
+
+    /// Rows of `table` matching `cond`.
+    fn count(&self, table: &str, cond: &str) -> Result<u64, StoreError> {
+        let n = self.select(&format!(
+            "SELECT count() AS n FROM {}.{table} WHERE {cond}",
+            self.db
+        ))?;
+        Ok(n.first().map(|v| num(v, "n")).transpose()?.unwrap_or(0))
     }
 
     fn next_version(&mut self) -> u64 {
@@ -452,14 +498,20 @@ impl Store for ClickhouseStore {
         Ok(())
     }
 
-    fn members(&mut self, from: u64, to: u64) -> Result<Vec<MemberRow>, StoreError> {
+    fn members_of(
+        &mut self,
+        from: u64,
+        to: u64,
+        family: Option<Family>,
+    ) -> Result<Vec<MemberRow>, StoreError> {
         let rows = self.select(&format!(
             "SELECT asn, \
              sumIf(bytes, direction = 'in') AS in_bytes, sumIf(bytes, direction = 'out') AS out_bytes, \
              sumIf(packets, direction = 'in') AS in_packets, sumIf(packets, direction = 'out') AS out_packets \
-             FROM {}.member_traffic WHERE {} GROUP BY asn ORDER BY asn",
+             FROM {}.member_traffic WHERE {}{} GROUP BY asn ORDER BY asn",
             self.db,
-            self.latest(from, to)
+            self.latest(from, to),
+            family_filter(family)
         ))?;
         rows.iter()
             .map(|r| {
@@ -474,12 +526,19 @@ impl Store for ClickhouseStore {
             .collect()
     }
 
-    fn matrix(&mut self, from: u64, to: u64) -> Result<Vec<MatrixRow>, StoreError> {
+    fn matrix_of(
+        &mut self,
+        from: u64,
+        to: u64,
+        family: Option<Family>,
+    ) -> Result<Vec<MatrixRow>, StoreError> {
         let rows = self.select(&format!(
             "SELECT src_asn, dst_asn, sum(bytes) AS bytes, sum(packets) AS packets \
-             FROM {}.matrix_traffic WHERE {} GROUP BY src_asn, dst_asn ORDER BY src_asn, dst_asn",
+             FROM {}.matrix_traffic WHERE {}{} GROUP BY src_asn, dst_asn \
+             ORDER BY src_asn, dst_asn",
             self.db,
-            self.latest(from, to)
+            self.latest(from, to),
+            family_filter(family)
         ))?;
         rows.iter()
             .map(|r| {

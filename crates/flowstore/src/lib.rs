@@ -23,7 +23,7 @@ mod sqlite;
 pub use clickhouse::ClickhouseStore;
 pub use sqlite::SqliteStore;
 
-use flow::{Bucket, Retention};
+use flow::{Bucket, Family, Retention};
 use std::fmt;
 use std::path::PathBuf;
 use traffic::Minute;
@@ -196,11 +196,33 @@ pub trait Store: Send {
     /// Applies the retention at `now` (seconds).
     fn expire(&mut self, now: u64, retention: Retention) -> Result<(), StoreError>;
 
-    /// Per-member totals over bucket starts in `[from, to)`, by ASN.
-    fn members(&mut self, from: u64, to: u64) -> Result<Vec<MemberRow>, StoreError>;
+    /// Per-member totals over bucket starts in `[from, to)`, by ASN, of one
+    /// address family or (None) all.
+    fn members_of(
+        &mut self,
+        from: u64,
+        to: u64,
+        family: Option<Family>,
+    ) -> Result<Vec<MemberRow>, StoreError>;
 
-    /// Member-to-member totals over `[from, to)`, by (source, destination).
-    fn matrix(&mut self, from: u64, to: u64) -> Result<Vec<MatrixRow>, StoreError>;
+    /// Member-to-member totals over `[from, to)`, by (source, destination),
+    /// of one address family or (None) all.
+    fn matrix_of(
+        &mut self,
+        from: u64,
+        to: u64,
+        family: Option<Family>,
+    ) -> Result<Vec<MatrixRow>, StoreError>;
+
+    /// Per-member totals over `[from, to)`, all families.
+    fn members(&mut self, from: u64, to: u64) -> Result<Vec<MemberRow>, StoreError> {
+        self.members_of(from, to, None)
+    }
+
+    /// Member-to-member totals over `[from, to)`, all families.
+    fn matrix(&mut self, from: u64, to: u64) -> Result<Vec<MatrixRow>, StoreError> {
+        self.matrix_of(from, to, None)
+    }
 
     /// Local-traffic totals and tromboned pairs over `[from, to)` (the
     /// result's `start` is `from`).
@@ -252,7 +274,7 @@ fn parse_ip(s: &str) -> Option<std::net::IpAddr> {
 }
 
 /// Family label stored in the tables.
-fn family_name(f: flow::Family) -> &'static str {
+pub fn family_name(f: Family) -> &'static str {
     match f {
         flow::Family::Ipv4 => "ipv4",
         flow::Family::Ipv6 => "ipv6",

@@ -9,7 +9,7 @@ use crate::{
     family_name, member_rows, parse_ip, session_rows, MatrixRow, MemberRow, SessionRow, Store,
     StoreError,
 };
-use flow::{Bucket, Retention};
+use flow::{Bucket, Family, Retention};
 use rusqlite::{params, Connection};
 use std::path::Path;
 use traffic::Minute;
@@ -206,7 +206,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn members(&mut self, from: u64, to: u64) -> Result<Vec<MemberRow>, StoreError> {
+    fn members_of(
+        &mut self,
+        from: u64,
+        to: u64,
+        family: Option<Family>,
+    ) -> Result<Vec<MemberRow>, StoreError> {
         let mut q = self.conn.prepare_cached(
             "SELECT asn,
                     SUM(CASE WHEN direction = 'in' THEN bytes ELSE 0 END),
@@ -214,9 +219,11 @@ impl Store for SqliteStore {
                     SUM(CASE WHEN direction = 'in' THEN packets ELSE 0 END),
                     SUM(CASE WHEN direction = 'out' THEN packets ELSE 0 END)
              FROM member_traffic WHERE start >= ?1 AND start < ?2
+                  AND (?3 IS NULL OR family = ?3)
              GROUP BY asn ORDER BY asn",
         )?;
-        let rows = q.query_map(params![i(from), i(to)], |r| {
+        let fam = family.map(family_name);
+        let rows = q.query_map(params![i(from), i(to), fam], |r| {
             Ok(MemberRow {
                 asn: r.get(0)?,
                 in_bytes: u(r.get(1)?),
@@ -228,13 +235,20 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn matrix(&mut self, from: u64, to: u64) -> Result<Vec<MatrixRow>, StoreError> {
+    fn matrix_of(
+        &mut self,
+        from: u64,
+        to: u64,
+        family: Option<Family>,
+    ) -> Result<Vec<MatrixRow>, StoreError> {
         let mut q = self.conn.prepare_cached(
             "SELECT src_asn, dst_asn, SUM(bytes), SUM(packets)
              FROM matrix_traffic WHERE start >= ?1 AND start < ?2
+                  AND (?3 IS NULL OR family = ?3)
              GROUP BY src_asn, dst_asn ORDER BY src_asn, dst_asn",
         )?;
-        let rows = q.query_map(params![i(from), i(to)], |r| {
+        let fam = family.map(family_name);
+        let rows = q.query_map(params![i(from), i(to), fam], |r| {
             Ok(MatrixRow {
                 src_asn: r.get(0)?,
                 dst_asn: r.get(1)?,

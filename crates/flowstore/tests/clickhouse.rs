@@ -5,7 +5,7 @@
 
 mod support;
 
-use flow::Retention;
+use flow::{Family, Retention};
 use flowstore::{ClickhouseStore, SqliteStore, Store};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -196,6 +196,18 @@ fn same_answers(ch: &mut ClickhouseStore, sqlite: &mut SqliteStore, when: &str) 
             sqlite.sessions(from, to).unwrap(),
             "{when}: sessions [{from}, {to})"
         );
+        for fam in [Family::Ipv4, Family::Ipv6] {
+            assert_eq!(
+                ch.members_of(from, to, Some(fam)).unwrap(),
+                sqlite.members_of(from, to, Some(fam)).unwrap(),
+                "{when}: {fam:?} members [{from}, {to})"
+            );
+            assert_eq!(
+                ch.matrix_of(from, to, Some(fam)).unwrap(),
+                sqlite.matrix_of(from, to, Some(fam)).unwrap(),
+                "{when}: {fam:?} matrix [{from}, {to})"
+            );
+        }
     }
 }
 

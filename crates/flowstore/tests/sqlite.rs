@@ -4,14 +4,22 @@
 
 mod support;
 
-use flow::Retention;
+use flow::{Family, Retention};
 use flowstore::{MatrixRow, MemberRow, SessionRow, SqliteStore, Store, StoreUrl};
 use support::{dataset, write_all, MINUTES, T0};
 
-fn expected_members(agg: &flow::Aggregator, from: u64, to: u64) -> Vec<MemberRow> {
+fn expected_members(
+    agg: &flow::Aggregator,
+    from: u64,
+    to: u64,
+    family: Option<Family>,
+) -> Vec<MemberRow> {
     let mut out = std::collections::BTreeMap::<u32, MemberRow>::new();
     for b in agg.rollup(flow::Resolution::Minute, from, to) {
-        for ((asn, _), c) in &b.members {
+        for ((asn, fam), c) in &b.members {
+            if family.is_some_and(|f| f != *fam) {
+                continue;
+            }
             let e = out.entry(*asn).or_insert(MemberRow {
                 asn: *asn,
                 ..MemberRow::default()
@@ -25,10 +33,18 @@ fn expected_members(agg: &flow::Aggregator, from: u64, to: u64) -> Vec<MemberRow
     out.into_values().collect()
 }
 
-fn expected_matrix(agg: &flow::Aggregator, from: u64, to: u64) -> Vec<MatrixRow> {
+fn expected_matrix(
+    agg: &flow::Aggregator,
+    from: u64,
+    to: u64,
+    family: Option<Family>,
+) -> Vec<MatrixRow> {
     let mut out = std::collections::BTreeMap::<(u32, u32), MatrixRow>::new();
     for b in agg.rollup(flow::Resolution::Minute, from, to) {
-        for ((s, d, _), c) in &b.matrix {
+        for ((s, d, fam), c) in &b.matrix {
+            if family.is_some_and(|f| f != *fam) {
+                continue;
+            }
             let e = out.entry((*s, *d)).or_insert(MatrixRow {
                 src_asn: *s,
                 dst_asn: *d,
@@ -80,12 +96,26 @@ fn round_trip_over_windows() {
         (T0 + 600, T0 + MINUTES * 60),
     ] {
         let members = st.members(from, to).unwrap();
-        assert_eq!(members, expected_members(&agg, from, to), "[{from}, {to})");
+        assert_eq!(
+            members,
+            expected_members(&agg, from, to, None),
+            "[{from}, {to})"
+        );
         assert!(!members.is_empty());
         assert_eq!(
             st.matrix(from, to).unwrap(),
-            expected_matrix(&agg, from, to)
+            expected_matrix(&agg, from, to, None)
         );
+        for fam in [Family::Ipv4, Family::Ipv6, Family::Other] {
+            let m = st.members_of(from, to, Some(fam)).unwrap();
+            assert_eq!(m, expected_members(&agg, from, to, Some(fam)), "{fam:?}");
+            assert_eq!(m.is_empty(), fam == Family::Other, "{fam:?}: {m:?}");
+            assert_eq!(
+                st.matrix_of(from, to, Some(fam)).unwrap(),
+                expected_matrix(&agg, from, to, Some(fam)),
+                "{fam:?}"
+            );
+        }
         let sessions = st.sessions(from, to).unwrap();
         assert!(!sessions.is_empty(), "[{from}, {to})");
         assert_eq!(sessions, expected_sessions(&agg, from, to));
@@ -106,7 +136,7 @@ fn writing_a_minute_again_replaces_it() {
     let all = (0, u64::MAX >> 1);
     assert_eq!(
         st.members(all.0, all.1).unwrap(),
-        expected_members(&agg, all.0, all.1)
+        expected_members(&agg, all.0, all.1, None)
     );
     assert_eq!(st.local(all.0, all.1).unwrap(), tally.sum(all.0, all.1));
     // A minute flushed again with less traffic shows only the new figures.
