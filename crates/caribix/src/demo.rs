@@ -292,6 +292,11 @@ fn origin_of(g: &RouteGroup) -> Option<u32> {
         .find_map(|p| p.origin_asn())
 }
 
+/// The AS-SET the demo registers for member `asn`.
+fn demo_as_set(asn: u32) -> String {
+    format!("AS{asn}:AS-DEMO")
+}
+
 /// The demo's IRR data: each member's AS-SET holds its own AS and the
 /// origins of its routes, its route objects the prefixes it announces;
 /// the misconfigured member's only its AS and [`BAD_MEMBER_SPACE`].
@@ -310,7 +315,7 @@ fn demo_irr(routes: &[Vec<RouteGroup>]) -> irr::IrrSnapshot {
         }
         irr::MemberIrr {
             asn: m.asn,
-            as_set: Some(format!("AS{}:AS-DEMO", m.asn)),
+            as_set: Some(demo_as_set(m.asn)),
             origins,
             prefixes: irr::PrefixSet::with_limits(prefixes, 32, 128),
             fetched_at: now,
@@ -369,6 +374,7 @@ fn demo_vrps(routes: &[Vec<RouteGroup>]) -> rov::VrpTable {
 /// The in-process RTR cache, the RTR client reading it, and the IRR data.
 struct DemoSources {
     _server: rov::RtrServer,
+    rtr_addr: SocketAddr,
     rpki: rov::RpkiCache,
     irr: irr::IrrCache,
     client: tokio::task::JoinHandle<()>,
@@ -408,6 +414,7 @@ async fn demo_sources(routes: &[Vec<RouteGroup>]) -> Result<DemoSources, String>
     let irr = irr::IrrCache::new();
     irr.install(demo_irr(routes));
     Ok(DemoSources {
+        rtr_addr: server.local_addr(),
         _server: server,
         rpki,
         irr,
@@ -540,8 +547,15 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
     let rs_addr = handle.listening[0];
     let status: crate::policy_sources::StatusCell = Arc::new(std::sync::RwLock::new(
         crate::policy_sources::SourcesStatus::fixed(
-            Some(sources.rpki.clone()),
+            Some((sources.rpki.clone(), vec![sources.rtr_addr.to_string()])),
             Some(sources.irr.clone()),
+            MEMBERS
+                .iter()
+                .map(|m| irr::MemberSpec {
+                    asn: m.asn,
+                    as_set: Some(demo_as_set(m.asn)),
+                })
+                .collect(),
         ),
     ));
     // Judge the routes again whenever the VRPs change (as `caribix run`
@@ -579,6 +593,12 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
         "  filtered:  http://{web}/api/v1/neighbors/AS{}_127_0_1_{}/routes?filtered=true",
         MEMBERS[BAD_MEMBER].asn,
         11 + BAD_MEMBER
+    );
+    println!(
+        "  policy:    http://{web}/api/v1/policy  (checks on, RTR cache {}, {} VRPs, IRR data of {} members)",
+        sources.rtr_addr,
+        sources.rpki.current().len(),
+        sources.irr.current().len()
     );
     let announced: Vec<HashSet<Prefix>> = routes
         .iter()

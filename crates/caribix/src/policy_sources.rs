@@ -286,10 +286,15 @@ fn age_s(t: Option<SystemTime>) -> Option<u64> {
 }
 
 impl SourcesStatus {
-    /// A status for data installed directly (the demo), not fetched.
-    pub(crate) fn fixed(rpki: Option<rov::RpkiCache>, irr: Option<irr::IrrCache>) -> SourcesStatus {
+    /// A status for an RTR cache at the given addresses and IRR data
+    /// installed directly for `members` (the demo).
+    pub(crate) fn fixed(
+        rpki: Option<(rov::RpkiCache, Vec<String>)>,
+        irr: Option<irr::IrrCache>,
+        members: Vec<irr::MemberSpec>,
+    ) -> SourcesStatus {
         SourcesStatus {
-            rpki: rpki.map(|c| (c, Vec::new())),
+            rpki,
             irr: irr.map(|c| {
                 (
                     c,
@@ -299,7 +304,7 @@ impl SourcesStatus {
                         sources: Vec::new(),
                         refresh: Duration::ZERO,
                         cache_dir: PathBuf::new(),
-                        members: Vec::new(),
+                        members,
                     },
                 )
             }),
@@ -359,32 +364,28 @@ impl SourcesStatus {
                         .find(|(a, _)| *a == asn)
                         .map(|(_, e)| e.clone())
                 };
-                let members: Vec<Value> = if key.members.is_empty() {
-                    // Installed directly: list what the snapshot has.
-                    Vec::new()
-                } else {
-                    key.members
-                        .iter()
-                        .map(|m| match snap.member(m.asn) {
-                            Some(d) => json!({
-                                "asn": m.asn,
-                                "as_set": m.as_set,
-                                "has_data": true,
-                                "age_s": d.age(now).as_secs(),
-                                "origins": d.origins.len(),
-                                "prefixes": d.prefixes.len(),
-                                "notes": d.notes,
-                                "last_error": error_of(m.asn),
-                            }),
-                            None => json!({
-                                "asn": m.asn,
-                                "as_set": m.as_set,
-                                "has_data": false,
-                                "last_error": error_of(m.asn),
-                            }),
-                        })
-                        .collect()
-                };
+                let members: Vec<Value> = key
+                    .members
+                    .iter()
+                    .map(|m| match snap.member(m.asn) {
+                        Some(d) => json!({
+                            "asn": m.asn,
+                            "as_set": m.as_set,
+                            "has_data": true,
+                            "age_s": d.age(now).as_secs(),
+                            "origins": d.origins.len(),
+                            "prefixes": d.prefixes.len(),
+                            "notes": d.notes,
+                            "last_error": error_of(m.asn),
+                        }),
+                        None => json!({
+                            "asn": m.asn,
+                            "as_set": m.as_set,
+                            "has_data": false,
+                            "last_error": error_of(m.asn),
+                        }),
+                    })
+                    .collect();
                 let source = match (&key.whois, key.files.is_empty()) {
                     (Some(w), _) => format!("whois {w}"),
                     (None, false) => "rpsl files".to_string(),
