@@ -27,7 +27,9 @@
 //! SIGHUP (the on-demand refresh) the routes rejected for codes 9 and 12
 //! are accepted and reach B, with no session reset; they take A over its
 //! max-prefix limit, which the revalidation finds (warning mode: counted,
-//! session kept).
+//! session kept). Then the whois server goes away: the next refresh
+//! fails, the member keeps its last good data, the API shows the error,
+//! and no route moves.
 //!
 //! `aspa_from_json_rejects_invalid_upstream_paths`: ASPA records from the
 //! `[policy.rpki] aspa_json` file reject a path whose origin does not
@@ -555,6 +557,35 @@ fn irr_whois_as_set_change_picked_up_without_reset() {
     let cached = std::fs::read_to_string(dir.join("irr-cache").join(format!("irr-AS{A}.json")))
         .expect("A's IRR disk cache");
     assert!(cached.contains("11.11.0.0/16"), "{cached}");
+
+    // The whois server goes away: a refresh fails, A keeps its last good
+    // data (the API shows the error and the data's age), nothing moves.
+    drop(whois);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill -HUP")
+        .success());
+    wait_for(
+        "the failed refresh in the API",
+        Duration::from_secs(40),
+        || {
+            http_get(web, "/api/v1/policy").is_some_and(|p| {
+                let m = &p["data_sources"]["irr"]["members"][0];
+                m["last_error"].is_string() && m["has_data"] == true
+            })
+        },
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(filtered(web, &id_a).is_empty());
+    let r = rib(&dir, "b");
+    assert!(
+        r.contains_key(ok) && r.contains_key(new_origin) && r.contains_key(outside),
+        "{r:?}"
+    );
+    assert_up(web, &id_a, up_a);
+    assert_eq!(established(&dir, 1, &ia), 1, "A's session was reset");
     drop(procs);
     let _ = std::fs::remove_dir_all(&dir);
 }
