@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use bgp_wire::Prefix;
+use bgp_wire::{Family, Prefix};
 
 /// A fast, non-cryptographic hasher for small integer keys.
 #[derive(Clone, Copy, Debug, Default)]
@@ -92,6 +92,43 @@ fn key(p: &Prefix) -> Key {
     }
 }
 
+/// A prefix in 20 bytes with 4-byte alignment (a `Prefix` takes 32), as
+/// the RIB stores one per prefix id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PackedPrefix(Key);
+
+impl PackedPrefix {
+    /// Pack `p`.
+    pub(crate) fn new(p: Prefix) -> PackedPrefix {
+        PackedPrefix(key(&p))
+    }
+
+    /// The prefix.
+    #[inline]
+    pub(crate) fn get(self) -> Prefix {
+        let [a, b, c, d, l] = self.0;
+        // The length came from a valid Prefix: at most 128.
+        let len = (l & 0xff) as u8;
+        if l & 0x100 == 0 {
+            Prefix::V4(a, len)
+        } else {
+            let addr =
+                u128::from(a) << 96 | u128::from(b) << 64 | u128::from(c) << 32 | u128::from(d);
+            Prefix::V6(addr, len)
+        }
+    }
+
+    /// Its address family.
+    #[inline]
+    pub(crate) fn family(self) -> Family {
+        if self.0[4] & 0x100 == 0 {
+            Family::Ipv4Unicast
+        } else {
+            Family::Ipv6Unicast
+        }
+    }
+}
+
 /// Prefix to prefix id.
 #[derive(Debug, Default)]
 pub(crate) struct PrefixIds {
@@ -128,6 +165,22 @@ mod tests {
         assert_eq!(ids.get(&v6), Some(2));
         assert_eq!(ids.get(&v4b), Some(3));
         assert_eq!(ids.get(&Prefix::V6(0, 0)), None);
+    }
+
+    #[test]
+    fn packed_prefixes_round_trip() {
+        for p in [
+            Prefix::V4(0, 0),
+            Prefix::V4(0xc000_0200, 24),
+            Prefix::V4(u32::MAX, 32),
+            Prefix::V6(0, 0),
+            Prefix::V6(0x2001_0db8u128 << 96, 32),
+            Prefix::V6(u128::MAX, 128),
+        ] {
+            let q = PackedPrefix::new(p);
+            assert_eq!(q.get(), p);
+            assert_eq!(q.family(), p.family());
+        }
     }
 
     #[test]

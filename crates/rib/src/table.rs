@@ -47,7 +47,7 @@ use crate::attrs::{Interner, RouteAttrs};
 use crate::bestpath::compare;
 use crate::bits::{BitSet, DirtySet};
 use crate::cands::Cands;
-use crate::ids::{FastMap, PrefixIds};
+use crate::ids::{FastMap, PackedPrefix, PrefixIds};
 use crate::prepend::prepend_block;
 
 /// Index of a member session in the RIB.
@@ -84,7 +84,7 @@ pub struct PeerCounts {
 
 #[derive(Debug)]
 struct Entry {
-    prefix: Prefix,
+    prefix: PackedPrefix,
     /// Accepted routes, best first.
     cands: Cands,
 }
@@ -342,7 +342,7 @@ impl Rib {
         }
         let id = self.entries.len() as u32;
         self.entries.push(Entry {
-            prefix,
+            prefix: PackedPrefix::new(prefix),
             cands: Cands::default(),
         });
         self.ids.insert(prefix, id);
@@ -593,7 +593,7 @@ impl Rib {
         for (pid, path_id) in ap_gone {
             if let Some(e) = self.entries.get(pid as usize) {
                 withdraw[e.prefix.family().index()].push(Nlri {
-                    prefix: e.prefix,
+                    prefix: e.prefix.get(),
                     path_id,
                 });
             }
@@ -630,7 +630,7 @@ impl Rib {
                             .or_insert_with(|| (c.attrs.clone(), n, Vec::new()))
                             .2
                             .push(Nlri {
-                                prefix: entry.prefix,
+                                prefix: entry.prefix.get(),
                                 path_id: export_path_id(c.peer),
                             });
                         any = true;
@@ -646,12 +646,13 @@ impl Rib {
                             .entry(key)
                             .or_insert_with(|| (c.attrs.clone(), n, Vec::new()))
                             .2
-                            .push(Nlri::new(entry.prefix));
+                            .push(Nlri::new(entry.prefix.get()));
                         sent_delta.push((pid, true));
                     }
                     None => {
                         if member.sent.contains(pid) {
-                            withdraw[entry.prefix.family().index()].push(Nlri::new(entry.prefix));
+                            withdraw[entry.prefix.family().index()]
+                                .push(Nlri::new(entry.prefix.get()));
                             sent_delta.push((pid, false));
                         }
                     }
@@ -740,7 +741,7 @@ impl Rib {
             .map(|(&(pid, path_id), r)| {
                 (
                     Nlri {
-                        prefix: self.entries[pid as usize].prefix,
+                        prefix: self.entries[pid as usize].prefix.get(),
                         path_id,
                     },
                     r,
@@ -763,10 +764,10 @@ impl Rib {
             let entry = &self.entries[pid as usize];
             if member.add_path(entry.prefix.family()) {
                 for c in self.allowed(entry, member) {
-                    v.push((entry.prefix, PeerId(c.peer), c.attrs.clone()));
+                    v.push((entry.prefix.get(), PeerId(c.peer), c.attrs.clone()));
                 }
             } else if let Some(c) = self.best(entry, member) {
-                v.push((entry.prefix, PeerId(c.peer), c.attrs.clone()));
+                v.push((entry.prefix.get(), PeerId(c.peer), c.attrs.clone()));
             }
         }
         v.sort_by_key(|(p, _, _)| *p);
@@ -794,7 +795,7 @@ impl Rib {
                     continue;
                 }
                 if !c.attrs.export.allows(member.asn) {
-                    v.push((entry.prefix, PeerId(c.peer), c.attrs.clone()));
+                    v.push((entry.prefix.get(), PeerId(c.peer), c.attrs.clone()));
                 }
                 // The first candidate from another AS decides: either it is
                 // exported, or it is the best one kept back.
@@ -812,7 +813,7 @@ impl Rib {
             let Some(p) = p else { continue };
             for (&(pid, _), r) in &p.adj_in {
                 if (r.reject != 0) == filtered {
-                    v.push((self.entries[pid as usize].prefix, PeerId(i as u32), r));
+                    v.push((self.entries[pid as usize].prefix.get(), PeerId(i as u32), r));
                 }
             }
         }
