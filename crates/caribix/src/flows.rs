@@ -25,6 +25,7 @@ use flow::{
 use flowstore::{Store, StoreUrl};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -35,6 +36,11 @@ use traffic::{Delegations, LocalNets, Prefix, Tally};
 
 /// Minutes written again on every flush (late records land in them).
 const REWRITE_SECS: u64 = 300;
+
+/// Gaps between the first route server prefix refreshes after start, in
+/// seconds (sessions come up and send their tables in the first seconds;
+/// attribution should not wait a whole period for them).
+const STARTUP_REFRESHES: [u64; 3] = [5, 10, 15];
 
 /// Learned MACs not seen for this long are forgotten.
 const LEARNED_MAC_AGE_MS: u64 = 7 * 86_400_000;
@@ -303,7 +309,8 @@ impl Task {
         let mut b1 = vec![0u8; 65_536];
         let mut b2 = vec![0u8; 65_536];
         let mut flush_tick = tokio::time::interval(flush_every);
-        let mut rs_tick = tokio::time::interval(prefixes_every);
+        let mut rs_next = tokio::time::Instant::now();
+        let mut rs_refreshes = 0usize;
         let (pfx_tx, mut pfx_rx) = mpsc::channel(2);
         loop {
             tokio::select! {
@@ -333,10 +340,15 @@ impl Task {
                     self.flush().await;
                     let _ = ack.send(());
                 }
-                _ = rs_tick.tick() => {
+                _ = tokio::time::sleep_until(rs_next) => {
                     if let Some(h) = &rs {
                         rs_prefixes(h, pfx_tx.clone());
                     }
+                    let gap = STARTUP_REFRESHES
+                        .get(rs_refreshes)
+                        .map_or(prefixes_every, |s| Duration::from_secs(*s).min(prefixes_every));
+                    rs_refreshes = rs_refreshes.saturating_add(1);
+                    rs_next = tokio::time::Instant::now() + gap;
                 }
                 Some(list) = pfx_rx.recv() => self.set_prefixes(list),
             }
@@ -350,6 +362,9 @@ impl Task {
             let _ = t.insert(p.addr(), p.len(), *asn);
         }
         self.members.replace_prefixes(t);
+        self.metrics
+            .rs_prefixes
+            .set(i64::try_from(list.len()).unwrap_or(i64::MAX));
         tracing::debug!(
             prefixes = list.len(),
             "flow attribution: route server prefixes refreshed"
@@ -382,7 +397,11 @@ impl Task {
                         self.metrics.duplicate(seen);
                         continue;
                     }
-                    self.aggregator.add(r, &a);
+                    // Member figures and the matrix are IXP traffic; the
+                    // local share counts everything.
+                    if self.dedupe.crossed_ixp(&self.members, r, &a) {
+                        self.aggregator.add(r, &a);
+                    }
                     self.tally.add(r, &a, &self.nets);
                 }
                 if changed {
@@ -396,6 +415,9 @@ impl Task {
 
     /// Publishes the MAC table for the API.
     fn publish(&self) {
+        self.metrics
+            .learned_macs
+            .set(i64::try_from(self.members.learned().len()).unwrap_or(i64::MAX));
         let live = Live::of(&self.members);
         *self.shared.live.lock().unwrap_or_else(|e| e.into_inner()) = live;
     }
@@ -470,6 +492,8 @@ struct FlowMetrics {
     receive_errors: Counter,
     store_errors: Counter,
     duplicates: Family<Labels, Counter>,
+    rs_prefixes: Gauge,
+    learned_macs: Gauge,
     last: Counters,
 }
 
@@ -486,6 +510,8 @@ impl FlowMetrics {
             receive_errors: Counter::default(),
             store_errors: Counter::default(),
             duplicates: Family::default(),
+            rs_prefixes: Gauge::default(),
+            learned_macs: Gauge::default(),
             last: Counters::default(),
         };
         // Every label value exists from the start, so rates work from zero.
@@ -545,6 +571,16 @@ impl FlowMetrics {
                 "Member router records left out because another view counts their packets \
                  (the fabric's sFlow, or the sending member's router)",
                 m.duplicates.clone(),
+            );
+            r.register(
+                "route_server_prefixes",
+                "Route server prefixes the collector attributes and classifies with",
+                m.rs_prefixes.clone(),
+            );
+            r.register(
+                "learned_macs",
+                "Member router MACs learned from BGP session samples",
+                m.learned_macs.clone(),
             );
             r.register(
                 "store_errors",

@@ -31,8 +31,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 use support::{
-    base_config, free_tcp, free_udp, get, ipv4_frame, mac_str, member_config, now_micros, pmacctd,
-    run_to_exit, tempdir, udp, Caribix,
+    base_config, free_tcp, free_udp, get, ipv4_frame, member_config, now_micros,
+    pmacct_router_export, pmacctd, run_to_exit, tempdir, udp, Caribix,
 };
 
 const A: u32 = 64501;
@@ -272,78 +272,6 @@ fn write_pcap(path: &Path, flows: &[Flow]) {
     std::fs::write(path, w.finish()).expect("write the pcap");
 }
 
-#[allow(clippy::too_many_arguments)]
-/// Replays `pcap` through pmacctd as router `own_mac`, exporting NetFlow
-/// `version` (9 or 10) from `source` to the collector on `port`.
-fn export(
-    dir: &Path,
-    name: &str,
-    pcap: &Path,
-    own_mac: [u8; 6],
-    neighbours: &[([u8; 6], u32)],
-    version: u8,
-    source: &str,
-    port: u16,
-) {
-    // Frames the router sent (to a neighbour) get tag = the output
-    // ifIndex; frames it received (from a neighbour) get tag2 = the input
-    // ifIndex. Each plugin takes its half.
-    let mut map = String::new();
-    for (mac, ifindex) in neighbours {
-        map += &format!(
-            "set_tag={ifindex} filter='ether dst {} and ether src {}'\n",
-            mac_str(*mac),
-            mac_str(own_mac)
-        );
-    }
-    for (mac, ifindex) in neighbours {
-        map += &format!(
-            "set_tag2={ifindex} filter='ether src {} and ether dst {}'\n",
-            mac_str(*mac),
-            mac_str(own_mac)
-        );
-    }
-    let map_path = dir.join(format!("{name}-pretag.map"));
-    std::fs::write(&map_path, map).expect("write the pre-tag map");
-    let tags: Vec<String> = neighbours.iter().map(|(_, i)| i.to_string()).collect();
-    let keys = "src_mac, dst_mac, src_host, dst_host, src_port, dst_port, proto, tos";
-    let conf = format!(
-        "daemonize: false
-pcap_savefile: {pcap}
-pre_tag_map: {map}
-plugins: nfprobe[out], nfprobe[in]
-nfprobe_receiver[out]: 127.0.0.1:{port}
-nfprobe_receiver[in]: 127.0.0.1:{port}
-nfprobe_source_ip[out]: {source}
-nfprobe_source_ip[in]: {source}
-nfprobe_version[out]: {version}
-nfprobe_version[in]: {version}
-nfprobe_engine[out]: 1
-nfprobe_engine[in]: 2
-nfprobe_direction[out]: out
-nfprobe_direction[in]: in
-nfprobe_ifindex[out]: tag
-nfprobe_ifindex[in]: tag2
-pre_tag_filter[out]: {tags}
-pre_tag_filter[in]: 0
-aggregate[out]: {keys}, tag
-aggregate[in]: {keys}, tag2
-",
-        pcap = pcap.display(),
-        map = map_path.display(),
-        tags = tags.join(","),
-    );
-    let conf_path = dir.join(format!("{name}-pmacctd.conf"));
-    std::fs::write(&conf_path, conf).expect("write the pmacctd config");
-    let mut cmd = Command::new(pmacctd());
-    cmd.arg("-f").arg(&conf_path);
-    run_to_exit(
-        cmd,
-        &dir.join(format!("{name}-pmacctd.log")),
-        Duration::from_secs(60),
-    );
-}
-
 fn u(v: &serde_json::Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
 }
@@ -424,7 +352,7 @@ fn run(fabric: bool) {
 
     let neighbours_a = [(MAC_B, IXP_IF), (MAC_C, IXP_IF), (TRANSIT_A, TRANSIT_IF)];
     let neighbours_c = [(MAC_A, IXP_IF), (MAC_B, IXP_IF), (TRANSIT_C, TRANSIT_IF)];
-    export(
+    pmacct_router_export(
         &dir,
         "a",
         &pcap_a,
@@ -434,7 +362,7 @@ fn run(fabric: bool) {
         "127.0.0.21",
         port,
     );
-    export(
+    pmacct_router_export(
         &dir,
         "c",
         &pcap_c,
@@ -547,7 +475,9 @@ fn run(fabric: bool) {
     // Members and matrix, by the member routers' MACs and interface roles.
     let mut want_members: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
     let mut want_matrix: BTreeMap<(u32, u32), u64> = BTreeMap::new();
-    for f in &all {
+    // Member figures and the matrix are IXP traffic: router records of
+    // traffic that used no IXP port are left out of them.
+    for f in all.iter().filter(|f| f.on_fabric()) {
         let (s, d) = (owner(f.src_mac), owner(f.dst_mac));
         if let Some(s) = s {
             want_members.entry(s).or_default().1 += f.counted(fabric);

@@ -18,6 +18,12 @@
 //!   transit and customer ports (tromboning is only visible there), and
 //!   exports from exporters that are not configured routers.
 //!
+//! Separately, [`Dedupe::crossed_ixp`] says whether a counted record is
+//! IXP traffic at all: a member router's record of traffic that used none
+//! of its IXP ports (customer to transit, say) counts towards the local
+//! share and tromboning, but not in the members' IXP figures or the
+//! matrix, even when both ends are members' prefixes.
+//!
 //! The judgement needs the record's attribution (interface roles, the
 //! sending member), so it runs after [`crate::MemberTable::attribute`].
 //! It assumes the fabric's sFlow covers every member port when it is
@@ -79,6 +85,18 @@ impl Dedupe {
             }
         }
         Seen::Counted
+    }
+
+    /// Whether `r` crossed the IXP: every fabric sample and every record
+    /// of an exporter that is not a configured router does; a router's
+    /// record does when its input or output port has the IXP role.
+    pub fn crossed_ixp(&self, members: &MemberTable, r: &FlowRecord, a: &Attribution) -> bool {
+        if matches!(r.source, FlowSource::Sflow { .. })
+            || members.router_owner(r.exporter).is_none()
+        {
+            return true;
+        }
+        a.ingress_role == Some(InterfaceRole::Ixp) || a.egress_role == Some(InterfaceRole::Ixp)
     }
 }
 
@@ -167,6 +185,20 @@ mod tests {
         assert_eq!(judge(d, &rec("10.0.0.2", 3, 2, 10, 30)), Seen::Counted);
         // An unknown sender on the IXP port counts too.
         assert_eq!(judge(d, &rec("10.0.0.2", 9, 2, 10, 30)), Seen::Counted);
+    }
+
+    #[test]
+    fn only_ixp_ports_make_ixp_traffic() {
+        let d = Dedupe::default();
+        let m = table();
+        let ixp = |r: &FlowRecord| d.crossed_ixp(&m, r, &m.attribute(r));
+        assert!(ixp(&rec("10.0.0.1", 1, 2, 30, 10)));
+        assert!(ixp(&rec("10.0.0.1", 2, 1, 10, 30)));
+        // Customer to transit: the local share's business, not the IXP's.
+        assert!(!ixp(&rec("10.0.0.1", 1, 9, 30, 20)));
+        assert!(!ixp(&rec("10.0.0.1", 9, 1, 20, 30)));
+        // Unknown exporters keep the old behaviour.
+        assert!(ixp(&rec("10.0.0.9", 1, 9, 30, 20)));
     }
 
     #[test]

@@ -313,3 +313,79 @@ pub fn tcp(sport: u16, dport: u16, flags: u8, n: usize) -> Vec<u8> {
     t.resize(20 + n, 0xcd);
     t
 }
+
+/// Exports a member border router's flows with pmacctd, IPFIX or NetFlow v9:
+/// the router's own MAC is `own_mac`, and `neighbours` give, by the MAC at
+/// the other end, the ifIndex of the port a frame crossed (IXP port,
+/// transit, ...). Two `nfprobe` plugins take the frames the router sent
+/// (output ifIndex) and received (input ifIndex); a pre-tag map finds the
+/// ifIndex from the MACs.
+#[allow(clippy::too_many_arguments)]
+pub fn pmacct_router_export(
+    dir: &Path,
+    name: &str,
+    pcap: &Path,
+    own_mac: [u8; 6],
+    neighbours: &[([u8; 6], u32)],
+    version: u8,
+    source: &str,
+    port: u16,
+) {
+    // Frames the router sent (to a neighbour) get tag = the output
+    // ifIndex; frames it received (from a neighbour) get tag2 = the input
+    // ifIndex. Each plugin takes its half.
+    let mut map = String::new();
+    for (mac, ifindex) in neighbours {
+        map += &format!(
+            "set_tag={ifindex} filter='ether dst {} and ether src {}'\n",
+            mac_str(*mac),
+            mac_str(own_mac)
+        );
+    }
+    for (mac, ifindex) in neighbours {
+        map += &format!(
+            "set_tag2={ifindex} filter='ether src {} and ether dst {}'\n",
+            mac_str(*mac),
+            mac_str(own_mac)
+        );
+    }
+    let map_path = dir.join(format!("{name}-pretag.map"));
+    std::fs::write(&map_path, map).expect("write the pre-tag map");
+    let tags: Vec<String> = neighbours.iter().map(|(_, i)| i.to_string()).collect();
+    let keys = "src_mac, dst_mac, src_host, dst_host, src_port, dst_port, proto, tos";
+    let conf = format!(
+        "daemonize: false
+pcap_savefile: {pcap}
+pre_tag_map: {map}
+plugins: nfprobe[out], nfprobe[in]
+nfprobe_receiver[out]: 127.0.0.1:{port}
+nfprobe_receiver[in]: 127.0.0.1:{port}
+nfprobe_source_ip[out]: {source}
+nfprobe_source_ip[in]: {source}
+nfprobe_version[out]: {version}
+nfprobe_version[in]: {version}
+nfprobe_engine[out]: 1
+nfprobe_engine[in]: 2
+nfprobe_direction[out]: out
+nfprobe_direction[in]: in
+nfprobe_ifindex[out]: tag
+nfprobe_ifindex[in]: tag2
+pre_tag_filter[out]: {tags}
+pre_tag_filter[in]: 0
+aggregate[out]: {keys}, tag
+aggregate[in]: {keys}, tag2
+",
+        pcap = pcap.display(),
+        map = map_path.display(),
+        tags = tags.join(","),
+    );
+    let conf_path = dir.join(format!("{name}-pmacctd.conf"));
+    std::fs::write(&conf_path, conf).expect("write the pmacctd config");
+    let mut cmd = Command::new(pmacctd());
+    cmd.arg("-f").arg(&conf_path);
+    run_to_exit(
+        cmd,
+        &dir.join(format!("{name}-pmacctd.log")),
+        Duration::from_secs(60),
+    );
+}
