@@ -124,6 +124,9 @@ impl PolicySources {
         if self.rpki.as_ref().map(|r| &r.key) != rpki_key.as_ref() {
             if let Some(old) = self.rpki.take() {
                 old.tasks.iter().for_each(JoinHandle::abort);
+                if let Some(key) = &rpki_key {
+                    carry_over(&old, key);
+                }
             }
             self.rpki = rpki_key.map(|key| self.start_rpki(key));
         }
@@ -263,6 +266,44 @@ impl PolicySources {
                 .as_ref()
                 .map(|r| (r.cache.clone(), r.key.caches.clone())),
             irr: self.irr.as_ref().map(|r| (r.cache.clone(), r.key.clone())),
+        }
+    }
+}
+
+/// The RTR settings changed (SIGHUP): when the new cache directory has no
+/// data yet, write the old client's table there, so that the new client
+/// starts from it (as persisted data, until a cache answers or it
+/// expires) instead of from nothing: invalid routes must not slip through
+/// while the new cache is being reached.
+fn carry_over(old: &RpkiRun, new: &RpkiKey) {
+    let path = new.cache_dir.join(rov::persist::FILE_NAME);
+    if new.cache_dir == old.key.cache_dir || path.exists() {
+        return;
+    }
+    let s = old.cache.status();
+    let Some(written) = s.last_sync else { return };
+    if matches!(s.source, rov::DataSource::Empty | rov::DataSource::Expired) {
+        return;
+    }
+    let meta = rov::persist::Persisted {
+        written,
+        expire: s.expire,
+        source: match &s.source {
+            rov::DataSource::Cache(c) => format!("{c} (before the reload)"),
+            other => format!("{other:?} (before the reload)"),
+        },
+    };
+    let r = std::fs::create_dir_all(&new.cache_dir)
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            rov::persist::save(&path, &old.cache.current(), &meta).map_err(|e| e.to_string())
+        });
+    match r {
+        Ok(()) => {
+            tracing::info!(dir = %new.cache_dir.display(), "RPKI: the current VRPs carried over to the new cache directory")
+        }
+        Err(e) => {
+            tracing::warn!(dir = %new.cache_dir.display(), error = %e, "RPKI: cannot carry the current VRPs over")
         }
     }
 }

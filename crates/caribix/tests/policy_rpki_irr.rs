@@ -37,7 +37,9 @@
 //!
 //! `sighup_switches_rtr_cache_and_rereads_rpsl_files`: a SIGHUP with
 //! another RTR cache and an edited RPSL file restarts the RTR client and
-//! re-reads the file; the verdicts change with no session reset.
+//! re-reads the file; the verdicts change with no session reset. A second
+//! SIGHUP to a cache that does not answer carries the current VRPs over
+//! to the new cache directory: nothing moves.
 //!
 //! Missing `exabgp` or `stayrtr` fails the tests.
 
@@ -712,6 +714,9 @@ fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
     wait_for("codes 14 and 12", Duration::from_secs(30), || {
         filtered(web, &id_a) == before
     });
+    wait_for("B Established", Duration::from_secs(20), || {
+        neighbor(web, &id_b).is_some_and(|v| v["state"] == "Established")
+    });
     let up_a = assert_up(web, &id_a, 0);
     let up_b = assert_up(web, &id_b, 0);
 
@@ -737,6 +742,28 @@ fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
     assert_up(web, &id_b, up_b);
     assert_eq!(established(&dir, 1, &ia), 1, "A's session was reset");
     assert_eq!(established(&dir, 1, &ib), 1, "B's session was reset");
+
+    // Another SIGHUP, to a cache that does not answer and an empty cache
+    // directory: the current VRPs are carried over, nothing moves.
+    let dead = free_port();
+    std::fs::write(&cfg, config(n, bgp, web, &policy(dead))).unwrap();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill -HUP")
+        .success());
+    wait_for("the carried-over VRPs", Duration::from_secs(20), || {
+        let s = rpki_status(web);
+        s["caches"] == serde_json::json!([format!("127.0.0.1:{dead}")])
+            && s["source"] == "persisted"
+            && s["vrps"] == 1
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(filtered(web, &id_a).is_empty());
+    let r = rib(&dir, "b");
+    assert!(r.contains_key(r14) && r.contains_key(r12), "{r:?}");
+    assert_up(web, &id_a, up_a);
+    assert_eq!(established(&dir, 1, &ia), 1, "A's session was reset");
     drop(procs);
     let _ = std::fs::remove_dir_all(&dir);
 }
