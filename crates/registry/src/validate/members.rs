@@ -293,7 +293,7 @@ pub(super) fn check_members(v: &mut V, raw: &[raw::Member], ctx: &Ctx<'_>) -> Ve
                 check_transit_free: p.check_transit_free,
                 blackhole: p.blackhole,
                 blocklist: v.prefix_list(&p.blocklist).unwrap_or_default(),
-                max_prefix_action: super::max_prefix_action(v, &p.max_prefix_action),
+                max_prefix_action: super::sources::max_prefix_action(v, &p.max_prefix_action),
             },
         };
         let bridge_list = |v: &mut V, l: &Option<Vec<S<String>>>, what: &str| -> Vec<String> {
