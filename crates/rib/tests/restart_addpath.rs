@@ -318,3 +318,171 @@ fn add_path_member_joining_late_gets_every_path_in_the_dump() {
     // one per announcing session.
     assert!(tm.routes.keys().all(|k| k.1 != 0));
 }
+
+mod model {
+    //! Property test: after any sequence of announcements (some rejected,
+    //! some denied to the ADD-PATH member by their export controls),
+    //! withdrawals, graceful and normal session losses, stale sweeps and
+    //! partial flushes, the table an ADD-PATH member builds from the
+    //! UPDATEs it was sent is exactly the set of accepted routes of other
+    //! ASes that its controls allow, each under the announcing session's
+    //! path id.
+
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Announce {
+            peer: usize,
+            prefix: usize,
+            med: u32,
+            deny_m: bool,
+            reject: bool,
+        },
+        Withdraw {
+            peer: usize,
+            prefix: usize,
+        },
+        Down {
+            peer: usize,
+            graceful: bool,
+        },
+        Sweep {
+            peer: usize,
+        },
+        Flush {
+            max: usize,
+        },
+    }
+
+    const PEERS: usize = 4;
+    // Peer 3 shares the ADD-PATH member's AS (a second router of it).
+    const ASNS: [u32; PEERS] = [65001, 65002, 65003, 65009];
+    const M_ASN: u32 = 65009;
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (0..PEERS, 0usize..3, 0u32..3, prop::bool::weighted(0.2), prop::bool::weighted(0.15))
+                .prop_map(|(peer, prefix, med, deny_m, reject)| Op::Announce { peer, prefix, med, deny_m, reject }),
+            2 => (0..PEERS, 0usize..3).prop_map(|(peer, prefix)| Op::Withdraw { peer, prefix }),
+            1 => (0..PEERS, any::<bool>()).prop_map(|(peer, graceful)| Op::Down { peer, graceful }),
+            1 => (0..PEERS).prop_map(|peer| Op::Sweep { peer }),
+            2 => (1usize..3).prop_map(|max| Op::Flush { max }),
+        ]
+    }
+
+    fn prefix(i: usize) -> Nlri {
+        pfx(&format!("198.51.{}.0/24", 100 + i))
+    }
+
+    /// Flush `id` at most `max` prefixes at a time, once, into `t`.
+    fn flush_some(rib: &mut Rib, id: PeerId, max: usize, t: &mut Table) {
+        let mut out = Vec::new();
+        rib.flush(id, max, &mut out);
+        let mut buf = &out[..];
+        while let Some(len) = frame(buf, 4096).unwrap() {
+            let Message::Update(u) = Message::decode(&buf[..len], &ap_ctx()).unwrap() else {
+                panic!("not an UPDATE");
+            };
+            for n in u.withdrawals() {
+                t.routes.remove(&(n.prefix, n.path_id));
+            }
+            let first = u
+                .attributes
+                .as_path
+                .and_then(|p| p.first_asn())
+                .unwrap_or(0);
+            let med = u.attributes.med.unwrap_or(0);
+            for n in u.announced() {
+                t.routes.insert((n.prefix, n.path_id), (first, med));
+            }
+            buf = &buf[len..];
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+        #[test]
+        fn add_path_member_table_is_every_allowed_path(ops in prop::collection::vec(op(), 1..60)) {
+            let mut rib = Rib::new();
+            let ids: Vec<PeerId> = (0..PEERS)
+                .map(|i| up(&mut rib, ASNS[i], 11 + i as u8, FamilySet::EMPTY))
+                .collect();
+            let m = up(&mut rib, M_ASN, 19, FamilySet::BOTH);
+            let mut up_now = [true; PEERS];
+            // The reference: (peer, prefix) -> (med, deny_m, reject), and
+            // which of them are stale.
+            let mut model: BTreeMap<(usize, usize), (u32, bool, bool)> = BTreeMap::new();
+            let mut stale: BTreeSet<(usize, usize)> = BTreeSet::new();
+            let mut t = Table::default();
+            for op in ops {
+                match op {
+                    Op::Announce { peer, prefix: i, med, deny_m, reject } => {
+                        if !up_now[peer] {
+                            rib.peer_up(ids[peer], 11 + peer as u32, FamilySet::BOTH, EncodeCtx::default());
+                            up_now[peer] = true;
+                        }
+                        let export = ExportCtl {
+                            deny: if deny_m { vec![M_ASN].into() } else { Box::new([]) },
+                            ..ExportCtl::default()
+                        };
+                        let a = attrs(&mut rib, &[ASNS[peer]], med, export);
+                        rib.announce(ids[peer], prefix(i), a, u32::from(reject) << 2, 0);
+                        model.insert((peer, i), (med, deny_m, reject));
+                        stale.remove(&(peer, i));
+                    }
+                    Op::Withdraw { peer, prefix: i } => {
+                        rib.withdraw(ids[peer], prefix(i));
+                        model.remove(&(peer, i));
+                        stale.remove(&(peer, i));
+                    }
+                    Op::Down { peer, graceful } => {
+                        if graceful {
+                            rib.peer_down_graceful(ids[peer], FamilySet::BOTH);
+                            stale.extend(model.keys().filter(|k| k.0 == peer).copied());
+                        } else {
+                            rib.peer_down(ids[peer]);
+                            model.retain(|k, _| k.0 != peer);
+                            stale.retain(|k| k.0 != peer);
+                        }
+                        up_now[peer] = false;
+                    }
+                    Op::Sweep { peer } => {
+                        rib.sweep_stale(ids[peer], FamilySet::BOTH);
+                        let gone: Vec<_> = stale.iter().filter(|k| k.0 == peer).copied().collect();
+                        for k in gone {
+                            model.remove(&k);
+                            stale.remove(&k);
+                        }
+                    }
+                    Op::Flush { max } => flush_some(&mut rib, m, max, &mut t),
+                }
+                for (&(peer, i), _) in &model {
+                    prop_assert_eq!(
+                        rib.is_stale(ids[peer], &prefix(i)),
+                        stale.contains(&(peer, i))
+                    );
+                }
+            }
+            flush_some(&mut rib, m, 1000, &mut t);
+            while rib.has_pending(m) {
+                flush_some(&mut rib, m, 1000, &mut t);
+            }
+            let want: BTreeMap<(Prefix, u32), (u32, u32)> = model
+                .iter()
+                .filter(|(&(peer, _), &(_, deny_m, reject))| !reject && !deny_m && ASNS[peer] != M_ASN)
+                .map(|(&(peer, i), &(med, _, _))| {
+                    ((prefix(i).prefix, ids[peer].0 + 1), (ASNS[peer], med))
+                })
+                .collect();
+            prop_assert_eq!(&t.routes, &want);
+            let prefixes: BTreeSet<Prefix> = want.keys().map(|k| k.0).collect();
+            prop_assert_eq!(rib.counts(m).exported, prefixes.len());
+            prop_assert_eq!(rib.routes_to(m).len(), want.len());
+        }
+    }
+}
