@@ -461,7 +461,7 @@ mod model {
                     }
                     Op::Flush { max } => flush_some(&mut rib, m, max, &mut t),
                 }
-                for (&(peer, i), _) in &model {
+                for &(peer, i) in model.keys() {
                     prop_assert_eq!(
                         rib.is_stale(ids[peer], &prefix(i)),
                         stale.contains(&(peer, i))
