@@ -473,7 +473,10 @@ impl Rib {
             }
             let sees = |a: Option<&Arc<RouteAttrs>>| a.is_some_and(|a| a.export.allows(p.asn));
             let (before, after) = (sees(old), sees(new));
-            if before && !after && !p.dump_ahead(pid) {
+            // A dump still to reach `pid` sends its paths as they are
+            // then, but cannot withdraw one sent before it started (a
+            // route refresh keeps what was sent).
+            if before && !after && (!p.dump_ahead(pid) || p.sent.contains(pid)) {
                 p.ap_withdraw.push((pid, export_path_id(src.0)));
             }
             let changed = match (old, new) {

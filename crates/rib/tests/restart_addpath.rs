@@ -322,8 +322,8 @@ fn add_path_member_joining_late_gets_every_path_in_the_dump() {
 mod model {
     //! Property test: after any sequence of announcements (some rejected,
     //! some denied to the ADD-PATH member by their export controls),
-    //! withdrawals, graceful and normal session losses, stale sweeps and
-    //! partial flushes, the table an ADD-PATH member builds from the
+    //! withdrawals, graceful and normal session losses, stale sweeps,
+    //! route refreshes and partial flushes, the table an ADD-PATH member builds from the
     //! UPDATEs it was sent is exactly the set of accepted routes of other
     //! ASes that its controls allow, each under the announcing session's
     //! path id.
@@ -357,6 +357,8 @@ mod model {
         Flush {
             max: usize,
         },
+        /// The ADD-PATH member asks for the table again (ROUTE-REFRESH).
+        Refresh,
     }
 
     const PEERS: usize = 4;
@@ -372,6 +374,7 @@ mod model {
             1 => (0..PEERS, any::<bool>()).prop_map(|(peer, graceful)| Op::Down { peer, graceful }),
             1 => (0..PEERS).prop_map(|peer| Op::Sweep { peer }),
             2 => (1usize..3).prop_map(|max| Op::Flush { max }),
+            1 => Just(Op::Refresh),
         ]
     }
 
@@ -460,6 +463,7 @@ mod model {
                         }
                     }
                     Op::Flush { max } => flush_some(&mut rib, m, max, &mut t),
+                    Op::Refresh => rib.refresh(m),
                 }
                 for &(peer, i) in model.keys() {
                     prop_assert_eq!(
