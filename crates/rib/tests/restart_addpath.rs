@@ -383,12 +383,12 @@ mod model {
     }
 
     /// Flush `id` at most `max` prefixes at a time, once, into `t`.
-    fn flush_some(rib: &mut Rib, id: PeerId, max: usize, t: &mut Table) {
+    fn flush_some(rib: &mut Rib, id: PeerId, max: usize, ctx: &DecodeCtx, t: &mut Table) {
         let mut out = Vec::new();
         rib.flush(id, max, &mut out);
         let mut buf = &out[..];
         while let Some(len) = frame(buf, 4096).unwrap() {
-            let Message::Update(u) = Message::decode(&buf[..len], &ap_ctx()).unwrap() else {
+            let Message::Update(u) = Message::decode(&buf[..len], ctx).unwrap() else {
                 panic!("not an UPDATE");
             };
             for n in u.withdrawals() {
@@ -416,6 +416,10 @@ mod model {
                 .map(|i| up(&mut rib, ASNS[i], 11 + i as u8, FamilySet::EMPTY))
                 .collect();
             let m = up(&mut rib, M_ASN, 19, FamilySet::BOTH);
+            // A plain member: the best allowed path only.
+            let plain = up(&mut rib, 65010, 20, FamilySet::EMPTY);
+            let mut tp = Table::default();
+            let (apx, plainx) = (ap_ctx(), DecodeCtx::default());
             let mut up_now = [true; PEERS];
             // The reference: (peer, prefix) -> (med, deny_m, reject), and
             // which of them are stale.
@@ -462,7 +466,10 @@ mod model {
                             stale.remove(&k);
                         }
                     }
-                    Op::Flush { max } => flush_some(&mut rib, m, max, &mut t),
+                    Op::Flush { max } => {
+                        flush_some(&mut rib, m, max, &apx, &mut t);
+                        flush_some(&mut rib, plain, max, &plainx, &mut tp);
+                    }
                     Op::Refresh => rib.refresh(m),
                 }
                 for &(peer, i) in model.keys() {
@@ -472,10 +479,26 @@ mod model {
                     );
                 }
             }
-            flush_some(&mut rib, m, 1000, &mut t);
+            flush_some(&mut rib, m, 1000, &apx, &mut t);
             while rib.has_pending(m) {
-                flush_some(&mut rib, m, 1000, &mut t);
+                flush_some(&mut rib, m, 1000, &apx, &mut t);
             }
+            while rib.has_pending(plain) {
+                flush_some(&mut rib, plain, 1000, &plainx, &mut tp);
+            }
+            // Plain member: per prefix, the lowest MED, then the lowest
+            // BGP identifier (11 + peer), among accepted routes; path id 0.
+            let mut best: BTreeMap<(Prefix, u32), (u32, u32)> = BTreeMap::new();
+            for i in 0..3 {
+                let pick = model
+                    .iter()
+                    .filter(|(&(_, j), &(_, _, reject))| j == i && !reject)
+                    .min_by_key(|(&(peer, _), &(med, _, _))| (med, peer));
+                if let Some((&(peer, _), &(med, _, _))) = pick {
+                    best.insert((prefix(i).prefix, 0), (ASNS[peer], med));
+                }
+            }
+            prop_assert_eq!(&tp.routes, &best);
             let want: BTreeMap<(Prefix, u32), (u32, u32)> = model
                 .iter()
                 .filter(|(&(peer, _), &(_, deny_m, reject))| !reject && !deny_m && ASNS[peer] != M_ASN)
