@@ -12,11 +12,10 @@ use flowstore::{ClickhouseStore, Store};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::process::Command;
 use std::time::Duration;
 use support::{
-    base_config, clickhouse, free_tcp, free_udp, ipv4_frame, member_config, now_micros, pmacctd,
-    run_to_exit, tempdir, udp, Caribix,
+    base_config, clickhouse, free_tcp, free_udp, ipv4_frame, member_config, now_micros,
+    run_pmacctd, tempdir, udp, Caribix,
 };
 
 const MEMBERS: [(u32, [u8; 6]); 3] = [
@@ -87,9 +86,7 @@ fn caribix_run_writes_its_aggregates_to_clickhouse() {
         ),
     )
     .expect("write the pmacctd config");
-    let mut cmd = Command::new(pmacctd());
-    cmd.arg("-f").arg(dir.join("pmacctd.conf"));
-    run_to_exit(cmd, &dir.join("pmacctd.log"), Duration::from_secs(60));
+    run_pmacctd(&dir.join("pmacctd.conf"), &dir.join("pmacctd.log"));
 
     let owner = |m: &[u8]| MEMBERS.iter().find(|(_, mac)| mac[..] == *m).map(|x| x.0);
     let mut want: BTreeMap<u32, (u64, u64)> = BTreeMap::new();

@@ -7,11 +7,8 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
-use support::{
-    base_config, free_tcp, free_udp, get, member_config, pmacctd, run_to_exit, tempdir, Caribix,
-};
+use support::{base_config, free_tcp, free_udp, get, member_config, run_pmacctd, tempdir, Caribix};
 
 const MEMBERS: [(u32, [u8; 6]); 3] = [
     (64501, [2, 0, 0, 0, 0, 0x11]),
@@ -66,7 +63,6 @@ fn write_pcap(path: &Path, n: usize) -> [(u64, u64); 3] {
 
 #[test]
 fn pmacct_sflow_totals_reach_the_traffic_api() {
-    let pmacctd = pmacctd();
     let dir = tempdir("flows-e2e");
     let packets = 20_000;
     let pcap = dir.join("members.pcap");
@@ -97,9 +93,7 @@ fn pmacct_sflow_totals_reach_the_traffic_api() {
         ),
     )
     .unwrap();
-    let mut pm = Command::new(pmacctd);
-    pm.arg("-f").arg(dir.join("pmacctd.conf"));
-    run_to_exit(pm, &dir.join("pmacctd.log"), Duration::from_secs(60));
+    run_pmacctd(&dir.join("pmacctd.conf"), &dir.join("pmacctd.log"));
     // The collector flushes every 15 s: poll until the totals arrive.
     let want_total: u64 = totals.iter().map(|t| t.0).sum();
     let v = caribix.poll(

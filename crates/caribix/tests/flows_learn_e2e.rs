@@ -15,11 +15,10 @@ mod support;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::process::Command;
 use std::time::Duration;
 use support::{
-    base_config, free_tcp, free_udp, ipv4_frame, mac_str, member_config, now_micros, pmacctd,
-    run_to_exit, tcp, tempdir, udp, Caribix,
+    base_config, free_tcp, free_udp, ipv4_frame, mac_str, member_config, now_micros, run_pmacctd,
+    tcp, tempdir, udp, Caribix,
 };
 
 const A: u32 = 64501;
@@ -149,9 +148,7 @@ fn a_members_mac_learned_from_bgp_attributes_its_traffic() {
         ),
     )
     .expect("write the pmacctd config");
-    let mut cmd = Command::new(pmacctd());
-    cmd.arg("-f").arg(dir.join("pmacctd.conf"));
-    run_to_exit(cmd, &dir.join("pmacctd.log"), Duration::from_secs(60));
+    run_pmacctd(&dir.join("pmacctd.conf"), &dir.join("pmacctd.log"));
 
     // What the pcap holds, by the MAC owners caribix should find.
     let owner = |m: &[u8]| match m {

@@ -28,11 +28,10 @@ mod support;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 use support::{
     base_config, free_tcp, free_udp, get, ipv4_frame, member_config, now_micros,
-    pmacct_router_export, pmacctd, run_to_exit, tempdir, udp, Caribix,
+    pmacct_router_export, run_pmacctd, tempdir, udp, Caribix,
 };
 
 const A: u32 = 64501;
@@ -385,9 +384,7 @@ fn run(fabric: bool) {
             ),
         )
         .expect("write the sfprobe config");
-        let mut cmd = Command::new(pmacctd());
-        cmd.arg("-f").arg(dir.join("sfprobe.conf"));
-        run_to_exit(cmd, &dir.join("sfprobe.log"), Duration::from_secs(60));
+        run_pmacctd(&dir.join("sfprobe.conf"), &dir.join("sfprobe.log"));
         padding
     } else {
         0
