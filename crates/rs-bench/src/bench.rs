@@ -140,11 +140,7 @@ pub async fn main(o: Options) -> Result<(), String> {
     for &filtering in &o.filtering {
         let rtr_addr =
             SocketAddr::from(([127, 0, 0, 1], 3323 + (std::process::id() % 1000) as u16));
-        let rtr = if filtering
-            && kinds
-                .iter()
-                .any(|k| matches!(k, Kind::Bird | Kind::Gobgp | Kind::Openbgpd))
-        {
+        let rtr = if filtering && kinds.iter().any(|k| !matches!(k, Kind::Sink)) {
             Some(targets::start_rtr(
                 &o.workdir.join("rtr"),
                 &plan.vrps,
@@ -377,7 +373,8 @@ async fn one(
     }
     if s.filtering {
         let deadline = Instant::now() + Duration::from_secs(300).min(o.timeout);
-        // Targets that cannot be asked (caribix, no RPKI yet) do not wait.
+        // Every filtering target reports its VRP count (caribix: once its
+        // IRR data is loaded too).
         while let Some(n) = targets::loaded_vrps(kind, s) {
             if n as usize >= plan.vrps.len() {
                 break;
@@ -393,15 +390,7 @@ async fn one(
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
-    // caribix's RPKI and IRR checks have no data source yet: it is held
-    // to the checks it runs, and the row says so.
-    let partial = s.filtering && kind == Kind::Caribix;
-    if partial {
-        out.note.push_str(
-            "PARTIAL filters: RPKI and IRR not wired into `caribix run` yet, not comparable;",
-        );
-    }
-    let applied = |r: Reject| s.filtering && (!partial || r.caribix_today());
+    let applied = |_: Reject| s.filtering;
     // Encode everything before the clock starts.
     let mut announce = Vec::new();
     let mut withdraw = Vec::new();
@@ -637,9 +626,6 @@ fn report(o: &Options, plan: &Plan, rows: &[Row]) -> String {
     let mut ratios = String::new();
     for r in rows.iter().filter(|r| r.kind == Kind::Caribix) {
         let Ok(c) = &r.out else { continue };
-        if c.note.contains("PARTIAL") {
-            continue;
-        }
         for p in rows.iter().filter(|p| {
             p.run == r.run
                 && p.filtering == r.filtering

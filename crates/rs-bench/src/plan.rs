@@ -45,12 +45,6 @@ impl Reject {
         Reject::RpkiInvalid,
         Reject::NotInIrr,
     ];
-
-    /// The checks `caribix run` applies today: its RPKI and IRR checks
-    /// have no data source wired yet.
-    pub fn caribix_today(self) -> bool {
-        matches!(self, Reject::Bogon | Reject::Length | Reject::FirstAs)
-    }
 }
 
 /// Routes sharing one attribute set, as one UPDATE carries them.

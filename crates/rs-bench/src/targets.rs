@@ -17,6 +17,7 @@ use std::fs;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use bgp_wire::Prefix;
 
@@ -127,6 +128,9 @@ pub fn start(
     let log = path(&format!("{}.log", kind.name()));
     match kind {
         Kind::Caribix => {
+            if s.filtering {
+                write("irr.rpsl", &caribix_rpsl(plan))?;
+            }
             write("caribix.toml", &caribix_config(plan, s))?;
             let mut c = Command::new(&s.caribix);
             c.arg("run").arg(path("caribix.toml"));
@@ -173,6 +177,38 @@ pub fn start(
     }
 }
 
+/// caribix's web API (read for the RPKI and IRR data state).
+fn caribix_web(_s: &Setup) -> String {
+    format!("127.0.0.1:{}", 18080 + (std::process::id() % 1000))
+}
+
+/// The members' IRR data for caribix: one AS-SET per member holding its
+/// AS, and a route/route6 object for every prefix of its IRR list (the
+/// list the other daemons get as prefix sets).
+fn caribix_rpsl(plan: &Plan) -> String {
+    let mut t = String::new();
+    for (i, m) in plan.members.iter().enumerate() {
+        let _ = writeln!(
+            t,
+            "as-set: AS-BENCH{i}\nmembers: AS{}\nsource: BENCH\n",
+            m.asn
+        );
+        for p in m.irr_prefixes() {
+            let class = match p {
+                Prefix::V4(..) => "route",
+                Prefix::V6(..) => "route6",
+            };
+            let _ = writeln!(
+                t,
+                "{class}: {}\norigin: AS{}\nsource: BENCH\n",
+                prefix_text(&p),
+                m.asn
+            );
+        }
+    }
+    t
+}
+
 fn gobgp_api(_s: &Setup) -> String {
     format!("127.0.0.1:{}", 50051 + (std::process::id() % 1000))
 }
@@ -194,11 +230,21 @@ fn caribix_config(plan: &Plan, s: &Setup) -> String {
         s.rs.ip(),
         s.rs
     );
+    let _ = writeln!(t, "[web]\nlisten = \"{}\"\n", caribix_web(s));
     if s.filtering {
-        // The secure defaults: bogons, prefix length 8-24 / 12-48, first
-        // AS, next hop, bogon ASNs, AS_PATH length. RPKI and IRR are not
-        // wired into `caribix run` yet (run.rs), so they are not set.
-        let _ = writeln!(t, "[policy]\n");
+        // The secure defaults (bogons, prefix length 8-24 / 12-48, first
+        // AS, next hop, bogon ASNs, AS_PATH length), RPKI origin
+        // validation from the same RTR cache as the other daemons (no
+        // ASPA: they do not check it), and the member's IRR prefix list
+        // (route objects of its AS-SET; origins are not checked, as the
+        // others do not).
+        let rtr = s
+            .rtr
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3323)));
+        let _ = writeln!(
+            t,
+            "[policy]\nrpki = {{ rtr = [\"{rtr}\"], aspa = false }}\nirr = {{ rpsl_files = [\"irr.rpsl\"], check_origin = false }}\n"
+        );
     } else {
         let _ = writeln!(
             t,
@@ -208,8 +254,15 @@ fn caribix_config(plan: &Plan, s: &Setup) -> String {
     for (i, m) in plan.members.iter().enumerate() {
         let _ = writeln!(
             t,
-            "[[member]]\nasn = {}\nname = \"member {i}\"\nipv4 = [\"{}\"]\nipv6 = [\"{}\"]\nmax_prefix = {{ ipv4 = 10000000, ipv6 = 10000000 }}\npassive = true\n",
-            m.asn, m.addr, m.nh6
+            "[[member]]\nasn = {}\nname = \"member {i}\"\nipv4 = [\"{}\"]\nipv6 = [\"{}\"]\nmax_prefix = {{ ipv4 = 10000000, ipv6 = 10000000 }}\npassive = true\n{}",
+            m.asn,
+            m.addr,
+            m.nh6,
+            if s.filtering {
+                format!("as_set = \"AS-BENCH{i}\"\n")
+            } else {
+                String::new()
+            }
         );
     }
     t
@@ -539,7 +592,23 @@ pub fn start_rtr(dir: &Path, vrps: &[Vrp], addr: SocketAddr) -> Result<Proc, Str
             "3600",
         ])
         .args(["-metrics.addr", ""]);
-    Proc::spawn("stayrtr", c, &dir.join("stayrtr.log"))
+    let mut p = Proc::spawn("stayrtr", c, &dir.join("stayrtr.log"))?;
+    // A client that finds no cache waits for the cache's retry interval
+    // (caribix: RFC 8210's default of 600 s) before trying again: start
+    // the targets only once the cache answers.
+    for _ in 0..300 {
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(p);
+        }
+        if let Some(st) = p.exited() {
+            return Err(format!(
+                "stayrtr exited ({st}); see {}",
+                dir.join("stayrtr.log").display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("stayrtr did not listen on {addr} within 30 s"))
 }
 
 /// How many VRPs the target has loaded, when it can say (`None`: cannot
@@ -564,10 +633,44 @@ pub fn loaded_vrps(kind: Kind, s: &Setup) -> Option<u64> {
             .args(["show", "sets"])
             .output()
             .ok()?,
+        Kind::Caribix => return caribix_vrps(s),
         _ => return None,
     };
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     Some(parse_vrp_count(kind, &text))
+}
+
+/// VRPs caribix holds, from `/api/v1/policy`; 0 until its IRR data is
+/// loaded for every member too (the clock must not start before either).
+fn caribix_vrps(s: &Setup) -> Option<u64> {
+    use std::io::{Read, Write};
+    let addr: SocketAddr = caribix_web(s).parse().ok()?;
+    let get = || -> std::io::Result<String> {
+        let mut c = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        c.set_read_timeout(Some(Duration::from_secs(5)))?;
+        c.write_all(b"GET /api/v1/policy HTTP/1.0\r\nHost: rs-bench\r\n\r\n")?;
+        let mut body = String::new();
+        c.read_to_string(&mut body)?;
+        Ok(body)
+    };
+    // Not up yet: nothing loaded.
+    let Ok(text) = get() else { return Some(0) };
+    let field = |name: &str| -> Option<u64> {
+        let at = text.find(&format!("\"{name}\":"))? + name.len() + 3;
+        let digits: String = text
+            .get(at..)?
+            .trim_start()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    let members = text.matches("\"as_set\":").count() as u64;
+    let with_data = field("members_with_data").unwrap_or(0);
+    if members == 0 || with_data < members {
+        return Some(0);
+    }
+    Some(field("vrps").unwrap_or(0))
 }
 
 fn parse_vrp_count(kind: Kind, text: &str) -> u64 {
