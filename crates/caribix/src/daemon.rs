@@ -28,7 +28,7 @@ use crate::api;
 /// Flush no more to a member with this many bytes queued and unwritten.
 /// (The kernel's send buffer holds more; this bounds what waits in the
 /// daemon's own memory, times the number of members.)
-const MAX_OUTSTANDING: u64 = 256 * 1024;
+const MAX_OUTSTANDING: u64 = 64 * 1024;
 /// How soon a member held back by `MAX_OUTSTANDING` is looked at again.
 const RESUME_AFTER: Duration = Duration::from_millis(5);
 /// Prefixes per flush call, to keep the core responsive.
