@@ -755,6 +755,19 @@ impl Rib {
         v
     }
 
+    /// Call `f` with every route received from member `id`, in no
+    /// particular order and without collecting them: for passes over a
+    /// large table that look at a few routes (revalidation).
+    pub fn for_each_route_from(&self, id: PeerId, mut f: impl FnMut(Nlri, &InRoute)) {
+        let Some(p) = self.peer(id) else { return };
+        for (&(pid, path_id), r) in &p.adj_in {
+            if let Some(e) = self.entries.get(pid as usize) {
+                let prefix = e.prefix.get();
+                f(Nlri { prefix, path_id }, r);
+            }
+        }
+    }
+
     /// What member `id` currently receives: (prefix, announcing member,
     /// attributes), sorted by prefix; every path of a prefix for an
     /// ADD-PATH member.

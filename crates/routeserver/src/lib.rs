@@ -23,14 +23,15 @@
 
 mod policy;
 pub mod restart;
+mod revalidate;
 
 use std::sync::Arc;
 
-use bgp_wire::attr::Attributes;
 use bgp_wire::attr::NextHop;
 use bgp_wire::{DecodeCtx, EncodeCtx, Family, FamilySet, Message, Nlri, Reset, Update};
 pub use policy::{transparent_attrs, AcceptAll, ImportResult, MemberInfo, Policy};
 pub use restart::{GracefulRestart, RestartLimits, RestartState, StaleSwept, SweepReason};
+pub use revalidate::Affected;
 pub use rib::{ExportCtl, InRoute, PeerCounts, PeerId, Rib, RouteAttrs, DEFAULT_PREF};
 
 /// What one UPDATE did.
@@ -389,73 +390,6 @@ impl<P: Policy> RouteServer<P> {
             let i = f.index();
             counts[i] > limits[i] as usize
         })
-    }
-
-    /// Judge every route again (RPKI or IRR data changed, or the policy
-    /// was replaced) and apply the new verdicts: routes that turned
-    /// invalid are withdrawn from the members, routes that turned valid are
-    /// announced, changed informational communities are sent again. No
-    /// session is reset. Routes keep their age. Returns how many routes
-    /// changed verdict or attributes.
-    ///
-    /// Works from `RouteAttrs::received`, the attributes as the member
-    /// sent them, decoded again with 4-octet ASNs (the canonical form).
-    pub fn revalidate(&mut self) -> usize {
-        let ctx = DecodeCtx::default();
-        let mut changed = 0;
-        let ids: Vec<PeerId> = self.member_ids().collect();
-        for id in ids {
-            let Some(member) = self.member(id).cloned() else {
-                continue;
-            };
-            // Group the member's routes by attribute set: one policy call
-            // per group, as when they were received.
-            let mut groups: Vec<RouteGroup> = Vec::new();
-            let mut index: std::collections::HashMap<usize, usize> = Default::default();
-            for (n, r) in self.rib.routes_from(id) {
-                let key = Arc::as_ptr(&r.attrs) as usize;
-                let i = *index.entry(key).or_insert_with(|| {
-                    groups.push((r.attrs.clone(), Vec::new()));
-                    groups.len() - 1
-                });
-                if let Some(g) = groups.get_mut(i) {
-                    g.1.push((n, r.reject, r.since));
-                }
-            }
-            for (old_attrs, routes) in groups {
-                let mut issues = Vec::new();
-                let Ok(attrs) = Attributes::decode(old_attrs.received_block(), &ctx, &mut issues)
-                else {
-                    continue; // it decoded when received: cannot happen
-                };
-                let nlri: Vec<Nlri> = routes.iter().map(|r| r.0).collect();
-                let mut result = std::mem::take(&mut self.scratch);
-                result.clear();
-                self.policy
-                    .import(&member, &attrs, &old_attrs.next_hop, &nlri, &mut result);
-                let interned: Vec<Arc<RouteAttrs>> = result
-                    .variants
-                    .drain(..)
-                    .map(|v| self.rib.intern(v))
-                    .collect();
-                let before: std::collections::HashMap<Nlri, (u32, u32)> =
-                    routes.iter().map(|&(n, r, s)| (n, (r, s))).collect();
-                for &(n, variant, reject) in &result.routes {
-                    let (Some(attrs), Some(&(old_reject, since))) =
-                        (interned.get(usize::from(variant)), before.get(&n))
-                    else {
-                        continue;
-                    };
-                    if reject != old_reject || !Arc::ptr_eq(attrs, &old_attrs) {
-                        self.rib.announce(id, n, attrs.clone(), reject, since);
-                        changed += 1;
-                    }
-                }
-                self.scratch = result;
-            }
-        }
-        self.rib.purge();
-        changed
     }
 
     /// Encode up to `max_prefixes` pending changes for member `id` into
