@@ -25,7 +25,12 @@
 //! the old session is treated as if its TCP connection had failed (so the
 //! routing layer keeps its routes as stale) and the new one goes on. The
 //! winner keeps running as the peer's session; only one candidate
-//! connection is held at a time (a third is refused).
+//! connection is held at a time (a third is refused). When the candidate
+//! takes over, UPDATEs queued for the old session are dropped (the routing
+//! layer sends the table again when the new one is Established); one the
+//! routing layer builds in the moment between the switch and its reading
+//! of the old session's `Down` event can still reach the new session
+//! (known limitation).
 
 pub mod sockopt;
 
@@ -400,8 +405,8 @@ async fn settle(
     outputs: &mut Vec<Output>,
     events: &mpsc::UnboundedSender<Event>,
     status: &SharedStatus,
-) {
-    let Some(c) = cand.as_ref() else { return };
+) -> bool {
+    let Some(c) = cand.as_ref() else { return false };
     // RFC 4724 §4.2: a new connection from a peer that announced graceful
     // restart means it restarted; the old session is dead.
     let restarted = session.state() == State::Established
@@ -428,14 +433,17 @@ async fn settle(
         }
     };
     match verdict {
-        Verdict::NoCollision => {}
+        Verdict::NoCollision => false,
         Verdict::CloseNew => {
             if let Some(c) = cand.take() {
                 c.dump().await;
             }
+            false
         }
         Verdict::CloseExisting => {
-            let Some(mut c) = cand.take() else { return };
+            let Some(mut c) = cand.take() else {
+                return false;
+            };
             let input = if restarted {
                 Input::TcpConnectionFails
             } else {
@@ -459,7 +467,37 @@ async fn settle(
             outputs.append(&mut c.after_open);
             outputs.append(&mut c.out);
             publish(session, status);
+            true
         }
+    }
+}
+
+/// After the connection changed under the routing layer: UPDATEs already
+/// queued were built for the old session and must not reach the new one
+/// (the routing layer sends the whole table again once it is
+/// Established). Another command found is kept for the loop.
+fn drop_queued_updates(
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    deferred: &mut Option<Option<Command>>,
+) {
+    while deferred.is_none() {
+        match commands.try_recv() {
+            Ok(Command::Send(_)) => {}
+            Ok(other) => *deferred = Some(Some(other)),
+            Err(mpsc::error::TryRecvError::Empty) => break,
+            Err(mpsc::error::TryRecvError::Disconnected) => *deferred = Some(None),
+        }
+    }
+}
+
+/// The next command: one kept by [`drop_queued_updates`] first.
+async fn next_command(
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    deferred: &mut Option<Option<Command>>,
+) -> Option<Command> {
+    match deferred.take() {
+        Some(c) => c,
+        None => commands.recv().await,
     }
 }
 
@@ -481,6 +519,7 @@ async fn run_connection(
     let mut buf = vec![0u8; 64 * 1024];
     let mut cbuf = vec![0u8; 16 * 1024];
     let mut cand: Option<Candidate> = None;
+    let mut deferred: Option<Option<Command>> = None;
     loop {
         // Act on outputs.
         let mut close = false;
@@ -515,6 +554,7 @@ async fn run_connection(
                 stream = c.stream;
                 outputs.append(&mut c.after_open);
                 outputs.append(&mut c.out);
+                drop_queued_updates(commands, &mut deferred);
                 continue;
             }
             // The connection is gone: run_peer acts on what the session
@@ -522,7 +562,9 @@ async fn run_connection(
             return false;
         }
         if open_received && cand.is_some() {
-            settle(session, &mut stream, &mut cand, outputs, events, status).await;
+            if settle(session, &mut stream, &mut cand, outputs, events, status).await {
+                drop_queued_updates(commands, &mut deferred);
+            }
             continue;
         }
         let deadline = match (
@@ -562,7 +604,11 @@ async fn run_connection(
                 } else if let Some(c) = cand.as_mut() {
                     match c.progress().await {
                         None => cand = None,
-                        Some(true) => settle(session, &mut stream, &mut cand, outputs, events, status).await,
+                        Some(true) => {
+                            if settle(session, &mut stream, &mut cand, outputs, events, status).await {
+                                drop_queued_updates(commands, &mut deferred);
+                            }
+                        }
                         Some(false) => {}
                     }
                 }
@@ -592,7 +638,7 @@ async fn run_connection(
                     None => io.inbound = None,
                 }
             }
-            cmd = commands.recv() => {
+            cmd = next_command(commands, &mut deferred) => {
                 match cmd {
                     Some(Command::Send(bytes)) => {
                         if session.state() == State::Established {
