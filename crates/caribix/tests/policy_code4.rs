@@ -8,12 +8,17 @@
 //!
 //! A missing `exabgp` fails the test.
 
-mod policy_support;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use policy_support::*;
+use support::api::{filtered, http_get};
+use support::config::{max_prefix, member, Ixp, RS};
+use support::exabgp::{exabgp_conf, exabgp_path, rib, spawn_exabgp};
+use support::proc::{start_caribix, Procs};
+use support::wait::wait_for;
+use support::{free_tcp, tempdir};
 
 const A: u32 = 64496;
 const B: u32 = 64497;
@@ -24,52 +29,28 @@ fn ipv4_route_with_ipv6_next_hop_is_rejected_with_code_4() {
     let n = 150 + (std::process::id() + 53) % 100;
     let (ia, ib) = (format!("127.0.{n}.51"), format!("127.0.{n}.52"));
     let a6 = format!("2001:db8:{n}::51");
-    let dir = std::env::temp_dir().join(format!("caribix-code4-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let (bgp, web) = (free_port(), free_port());
+    let dir = tempdir("code4");
+    let (bgp, web) = (free_tcp(), free_tcp());
     let cfg = dir.join("caribix.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"[ixp]
-shortname = "TIX"
-name = "Code 4 test IXP"
-country = "GP"
-
-[[peering_lan]]
-name = "main"
-vlan = 10
-ipv4 = "127.0.{n}.0/24"
-ipv6 = "2001:db8:{n}::/64"
-
-[route_server]
-asn = {RS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{bgp}"]
-hold_time = 30
-
-[web]
-listen = "127.0.0.1:{web}"
-
-[[member]]
-asn = {A}
-name = "A"
-ipv4 = ["{ia}"]
-ipv6 = ["{a6}"]
-passive = true
-max_prefix = {{ ipv4 = 100, ipv6 = 10 }}
-
-[[member]]
-asn = {B}
-name = "B"
-ipv4 = ["{ib}"]
-passive = true
-max_prefix = {{ ipv4 = 100, ipv6 = 10 }}
-"#
+    let ixp = Ixp {
+        name: "Code 4 test IXP",
+        lan_v4: &format!("127.0.{n}.0/24"),
+        lan_v6: Some(&format!("2001:db8:{n}::/64")),
+        bgp,
+        web: Some(web),
+        route_server: "hold_time = 30",
+        ..Ixp::default()
+    };
+    let members = [
+        member(
+            A,
+            "A",
+            &ia,
+            &format!("ipv6 = [\"{a6}\"]\n{}", max_prefix(100, 10)),
         ),
-    )
-    .unwrap();
+        member(B, "B", &ib, &max_prefix(100, 10)),
+    ];
+    std::fs::write(&cfg, ixp.toml(&members)).expect("write caribix.toml");
     let routes_a = vec![
         format!("route 11.9.0.0/24 next-hop {ia} as-path [ {A} ]"),
         format!("route 11.9.1.0/24 next-hop {a6} as-path [ {A} ]"),
@@ -83,10 +64,7 @@ max_prefix = {{ ipv4 = 100, ipv6 = 10 }}
     std::fs::write(&conf_a, text).unwrap();
     let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp, &[]);
     let mut procs = Procs(Vec::new());
-    procs.0.push(spawn_caribix(&dir, &cfg, 1));
-    wait_for("the JSON API", Duration::from_secs(20), || {
-        http_get(web, "/api/v1/neighbors").is_some()
-    });
+    start_caribix(&mut procs, &dir, &cfg, 1, web);
     procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
     procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
     let id_a = format!("AS{A}_127_0_{n}_51");

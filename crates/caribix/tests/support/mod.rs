@@ -4,12 +4,22 @@
 //! the tests drive (a missing one fails the test with the package to
 //! install, never skips it), a base `caribix run` configuration, and
 //! writing pcap files of Ethernet/IPv4 frames for exporters to replay, and
-//! a private ClickHouse server ([`clickhouse`]).
+//! a private ClickHouse server ([`clickhouse`]). The BGP and policy tests
+//! add: [`config`] (IXP and member tables), [`proc`] (child lists, numbered
+//! `caribix run` logs, SIGHUP), [`api`] (JSON API reads), [`wait`] (bounded
+//! polling), [`exabgp`] (recording ExaBGP members) and [`rpki`] (StayRTR,
+//! VRP files, a whois server).
 //!
 //! Not here: anything specific to one test's traffic plan.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod api;
 pub mod clickhouse;
+pub mod config;
+pub mod exabgp;
+pub mod proc;
+pub mod rpki;
+pub mod wait;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
