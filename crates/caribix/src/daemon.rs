@@ -146,8 +146,8 @@ enum CoreMsg {
     Event(PeerId, Event),
     Job(Job),
     Reload(Box<RsSpec>),
-    /// RPKI or IRR data changed: judge every route again.
-    Revalidate,
+    /// RPKI or IRR data changed: judge the routes it can affect again.
+    Revalidate(Arc<routeserver::Affected>),
 }
 
 struct PeerRuntime {
@@ -180,7 +180,14 @@ impl Handle {
     /// Judge every route again (the RPKI or IRR data behind the policy
     /// changed); no session is reset. False when the core is gone.
     pub(crate) fn revalidate(&self) -> bool {
-        self.reload.send(CoreMsg::Revalidate).is_ok()
+        self.revalidate_affected(Arc::new(routeserver::Affected::all()))
+    }
+
+    /// Judge again only the routes a data change can affect (under the
+    /// VRP prefixes that changed, of the members whose IRR data changed).
+    /// False when the core is gone.
+    pub(crate) fn revalidate_affected(&self, affected: Arc<routeserver::Affected>) -> bool {
+        self.reload.send(CoreMsg::Revalidate(affected)).is_ok()
     }
 
     /// Run `job` on the core; false when the core is gone.
@@ -571,8 +578,8 @@ fn handle(
         }
         // Reloads are applied by the core loop, which holds the wiring.
         CoreMsg::Reload(_) => {}
-        CoreMsg::Revalidate => {
-            let changed = rs.revalidate();
+        CoreMsg::Revalidate(affected) => {
+            let changed = rs.revalidate_affected(&affected);
             tracing::info!(
                 rs = rs_name,
                 routes_changed = changed,

@@ -8,11 +8,12 @@
 //! `[policy.irr]` (on SIGHUP it restarts one whose settings changed and
 //! asks an unchanged IRR updater to refresh now);
 //! [`PolicySources::apply`] hands their views to a route server's policy;
-//! a watcher per source asks every route server core to judge its routes
-//! again (`daemon::Handle::revalidate`) whenever the VRP set or a member's
-//! IRR data changes, so routes are withdrawn or re-announced without any
-//! session reset (SPEC §3, RFC 6811 §5 "re-evaluate when the data
-//! changes"). [`PolicySources::status`] is what `/api/v1/policy` shows:
+//! a watcher per source asks every route server core to judge again the
+//! routes a change can affect (`daemon::Handle::revalidate_affected`):
+//! those under a VRP prefix that changed, or those of a member whose IRR
+//! data changed (everything after a missed notification or an ASPA
+//! change), so routes are withdrawn or re-announced without any session
+//! reset (SPEC §3, RFC 6811 §5 "re-evaluate when the data changes"). [`PolicySources::status`] is what `/api/v1/policy` shows:
 //! whether the RTR cache is connected, serving persisted VRPs or expired,
 //! and the age of each member's IRR data.
 //!
@@ -25,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use policy::IxpPolicy;
+use routeserver::Affected;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
@@ -184,16 +186,30 @@ impl PolicySources {
         let (cache, client) = rov::RtrClient::new(config).spawn();
         tracing::info!(caches = ?key.caches, vrps = cache.current().len(), "RPKI: RTR client started");
         let mut rx = cache.subscribe();
+        let mut seen = rx.borrow_and_update().number;
         let cores = self.cores.clone();
         let watcher = tokio::spawn(async move {
             while rx.changed().await.is_ok() {
                 let g = rx.borrow_and_update().clone();
+                // Only routes under a changed VRP prefix can change state
+                // (RFC 6811 §2). The channel keeps only the latest
+                // generation: after a skipped one, or when ASPA records
+                // changed (a path property), everything is judged again.
+                let whole = g.number != seen.wrapping_add(1) || g.aspa_changed;
+                seen = g.number;
                 tracing::info!(
                     generation = g.number,
                     changed_prefixes = g.changed.len(),
+                    aspa_changed = g.aspa_changed,
+                    all_routes = whole,
                     "RPKI: VRP set changed"
                 );
-                revalidate_all(&cores);
+                let affected = if whole {
+                    Affected::all()
+                } else {
+                    Affected::covered_by(g.changed.iter().copied())
+                };
+                revalidate_all(&cores, affected);
             }
         });
         RpkiRun {
@@ -217,12 +233,22 @@ impl PolicySources {
         let (cache, updater) = irr::IrrUpdater::new(config).spawn();
         tracing::info!(members = key.members.len(), whois = ?key.whois, files = ?key.files, "IRR: updater started");
         let mut rx = cache.subscribe();
+        let mut seen = rx.borrow_and_update().number;
         let cores = self.cores.clone();
         let watcher = tokio::spawn(async move {
             while rx.changed().await.is_ok() {
                 let g = rx.borrow_and_update().clone();
-                tracing::info!(generation = g.number, members = ?g.changed, "IRR: data changed");
-                revalidate_all(&cores);
+                // Only the routes of members whose data changed; after a
+                // skipped generation, every member's.
+                let whole = g.number != seen.wrapping_add(1);
+                seen = g.number;
+                tracing::info!(generation = g.number, members = ?g.changed, all_routes = whole, "IRR: data changed");
+                let affected = if whole {
+                    Affected::all()
+                } else {
+                    Affected::members(g.changed.iter().copied())
+                };
+                revalidate_all(&cores, affected);
             }
         });
         IrrRun {
@@ -308,10 +334,12 @@ fn carry_over(old: &RpkiRun, new: &RpkiKey) {
     }
 }
 
-fn revalidate_all(cores: &Cores) {
+/// Ask every route server core to judge the `affected` routes again.
+fn revalidate_all(cores: &Cores, affected: Affected) {
     let handles: Vec<Handle> = cores.lock().map(|c| c.clone()).unwrap_or_default();
+    let affected = Arc::new(affected);
     for h in handles {
-        if !h.revalidate() {
+        if !h.revalidate_affected(affected.clone()) {
             tracing::warn!("a route server core is gone; not revalidated");
         }
     }
