@@ -8,94 +8,47 @@
 //! Takes about 70 seconds (the registry counts the restart in minutes). A
 //! missing `exabgp` fails the test.
 
-mod policy_support;
+mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use policy_support::*;
-use serde_json::Value;
+use support::api::{http_get, neighbor};
+use support::config::{max_prefix, member, Ixp};
+use support::exabgp::{exabgp_conf, exabgp_path, rib, routes, spawn_exabgp};
+use support::proc::{caribix_log, start_caribix, Procs};
+use support::wait::wait_for;
+use support::{free_tcp, tempdir};
 
 const A: u32 = 64496;
 const B: u32 = 64497;
-
-fn neighbor(web: u16, id: &str) -> Option<Value> {
-    let v = http_get(web, "/api/v1/neighbors")?;
-    v["neighbors"]
-        .as_array()?
-        .iter()
-        .find(|n| n["id"] == id)
-        .cloned()
-}
 
 #[test]
 fn max_prefix_cease_hold_and_restart() {
     let _ = exabgp_path(); // fail early and clearly when missing
     let n = 150 + std::process::id() % 100;
     let (ia, ib) = (format!("127.0.{n}.21"), format!("127.0.{n}.22"));
-    let dir = std::env::temp_dir().join(format!("caribix-maxpfx-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let bgp_port = free_port();
-    let web_port = free_port();
-    let config = format!(
-        r#"[ixp]
-shortname = "TIX"
-name = "Max-prefix test IXP"
-country = "GP"
-
-[[peering_lan]]
-name = "main"
-vlan = 10
-ipv4 = "127.0.{n}.0/24"
-
-[route_server]
-asn = {RS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{bgp_port}"]
-hold_time = 30
-max_prefix_restart = 1
-
-[web]
-listen = "127.0.0.1:{web_port}"
-
-[[member]]
-asn = {A}
-name = "A"
-ipv4 = ["{ia}"]
-passive = true
-max_prefix = {{ ipv4 = 2, ipv6 = 10 }}
-
-[[member]]
-asn = {B}
-name = "B"
-ipv4 = ["{ib}"]
-passive = true
-max_prefix = {{ ipv4 = 100, ipv6 = 10 }}
-"#
-    );
+    let dir = tempdir("maxpfx-e2e");
+    let bgp_port = free_tcp();
+    let web_port = free_tcp();
+    let config = Ixp {
+        name: "Max-prefix test IXP",
+        lan_v4: &format!("127.0.{n}.0/24"),
+        bgp: bgp_port,
+        web: Some(web_port),
+        route_server: "hold_time = 30\nmax_prefix_restart = 1",
+        ..Ixp::default()
+    }
+    .toml(&[
+        member(A, "A", &ia, &max_prefix(2, 10)),
+        member(B, "B", &ib, &max_prefix(100, 10)),
+    ]);
     let cfg_path = dir.join("caribix.toml");
-    std::fs::write(&cfg_path, config).unwrap();
-    let routes_a: Vec<String> = ["11.2.0.0/24", "11.2.1.0/24", "11.2.2.0/24"]
-        .iter()
-        .map(|p| format!("route {p} next-hop {ia} as-path [ {A} ]"))
-        .collect();
+    std::fs::write(&cfg_path, config).expect("write caribix.toml");
+    let routes_a = routes(&["11.2.0.0/24", "11.2.1.0/24", "11.2.2.0/24"], &ia, A);
     let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp_port, &routes_a);
     let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp_port, &[]);
-    let log = std::fs::File::create(dir.join("caribix.log")).unwrap();
     let mut procs = Procs(Vec::new());
-    procs.0.push(
-        Command::new(env!("CARGO_BIN_EXE_caribix"))
-            .arg("run")
-            .arg(&cfg_path)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("cannot start caribix"),
-    );
-    wait_for("the JSON API", Duration::from_secs(20), || {
-        http_get(web_port, "/api/v1/neighbors").is_some()
-    });
+    start_caribix(&mut procs, &dir, &cfg_path, 1, web_port);
     procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
     let id_b = format!("AS{B}_127_0_{n}_22");
     wait_for("B Established", Duration::from_secs(30), || {
@@ -148,7 +101,7 @@ max_prefix = {{ ipv4 = 100, ipv6 = 10 }}
         }
         // The session may come up and trip again between two polls: the
         // caribix log counts the Ceases.
-        let text = std::fs::read_to_string(dir.join("caribix.log")).unwrap_or_default();
+        let text = caribix_log(&dir, 1);
         if text.matches("max-prefix limit exceeded").count() >= 2 {
             came_back = true;
             break;
@@ -176,86 +129,41 @@ fn max_prefix_warning_mode_keeps_the_session() {
     let n = 150 + (std::process::id() + 37) % 100;
     let ip = |h: u8| format!("127.0.{n}.{h}");
     let (ia, ib, ic) = (ip(31), ip(32), ip(33));
-    let dir = std::env::temp_dir().join(format!("caribix-maxpfx-warn-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let bgp_port = free_port();
-    let web_port = free_port();
+    let dir = tempdir("maxpfx-warn");
+    let bgp_port = free_tcp();
+    let web_port = free_tcp();
     const C: u32 = 64498;
-    let config = format!(
-        r#"[ixp]
-shortname = "TIX"
-name = "Max-prefix warning test IXP"
-country = "GP"
-
-[[peering_lan]]
-name = "main"
-vlan = 10
-ipv4 = "127.0.{n}.0/24"
-
-[route_server]
-asn = {RS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{bgp_port}"]
-hold_time = 30
-max_prefix_restart = 1
-
-[policy]
-max_prefix_action = "warning"
-
-[web]
-listen = "127.0.0.1:{web_port}"
-
-[[member]]
-asn = {A}
-name = "A"
-ipv4 = ["{ia}"]
-passive = true
-max_prefix = {{ ipv4 = 2, ipv6 = 10 }}
-
-[[member]]
-asn = {B}
-name = "B"
-ipv4 = ["{ib}"]
-passive = true
-max_prefix = {{ ipv4 = 100, ipv6 = 10 }}
-
-[[member]]
-asn = {C}
-name = "C"
-ipv4 = ["{ic}"]
-passive = true
-max_prefix = {{ ipv4 = 1, ipv6 = 10 }}
-policy = {{ max_prefix_action = "restart" }}
-"#
-    );
+    let config = Ixp {
+        name: "Max-prefix warning test IXP",
+        lan_v4: &format!("127.0.{n}.0/24"),
+        bgp: bgp_port,
+        web: Some(web_port),
+        route_server: "hold_time = 30\nmax_prefix_restart = 1",
+        tables: "[policy]\nmax_prefix_action = \"warning\"",
+        ..Ixp::default()
+    }
+    .toml(&[
+        member(A, "A", &ia, &max_prefix(2, 10)),
+        member(B, "B", &ib, &max_prefix(100, 10)),
+        member(
+            C,
+            "C",
+            &ic,
+            &format!(
+                "{}\npolicy = {{ max_prefix_action = \"restart\" }}",
+                max_prefix(1, 10)
+            ),
+        ),
+    ]);
     let cfg_path = dir.join("caribix.toml");
-    std::fs::write(&cfg_path, config).unwrap();
-    let routes_a: Vec<String> = ["11.3.0.0/24", "11.3.1.0/24", "11.3.2.0/24"]
-        .iter()
-        .map(|p| format!("route {p} next-hop {ia} as-path [ {A} ]"))
-        .collect();
-    let routes_c: Vec<String> = ["11.4.0.0/24", "11.4.1.0/24"]
-        .iter()
-        .map(|p| format!("route {p} next-hop {ic} as-path [ {C} ]"))
-        .collect();
+    std::fs::write(&cfg_path, config).expect("write caribix.toml");
+    let routes_a = routes(&["11.3.0.0/24", "11.3.1.0/24", "11.3.2.0/24"], &ia, A);
+    let routes_c = routes(&["11.4.0.0/24", "11.4.1.0/24"], &ic, C);
     let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp_port, &routes_a);
     let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp_port, &[]);
     let conf_c = exabgp_conf(&dir, "c", C, &ic, bgp_port, &routes_c);
-    let log = std::fs::File::create(dir.join("caribix.log")).unwrap();
     let mut procs = Procs(Vec::new());
-    procs.0.push(
-        Command::new(env!("CARGO_BIN_EXE_caribix"))
-            .arg("run")
-            .arg(&cfg_path)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("cannot start caribix"),
-    );
-    wait_for("the JSON API", Duration::from_secs(20), || {
-        http_get(web_port, "/api/v1/neighbors").is_some()
-    });
+    start_caribix(&mut procs, &dir, &cfg_path, 1, web_port);
     procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
     procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
     procs.0.push(spawn_exabgp(&dir, "c", &conf_c));
@@ -293,7 +201,7 @@ policy = {{ max_prefix_action = "restart" }}
     assert_eq!(mp["ipv4"], 2, "{v}");
     assert_eq!(mp["excess"], serde_json::json!([1, 0]), "{v}");
     assert_eq!(mp["warnings"], 1, "{v}");
-    let text = std::fs::read_to_string(dir.join("caribix.log")).unwrap_or_default();
+    let text = caribix_log(&dir, 1);
     assert_eq!(
         text.matches("warning only, the session stays up").count(),
         1,

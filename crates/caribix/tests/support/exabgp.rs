@@ -160,3 +160,12 @@ pub fn rib(dir: &Path, name: &str) -> BTreeMap<String, Got> {
     }
     rib
 }
+
+/// ExaBGP `route` lines for `prefixes`, each with next hop `next_hop` and
+/// the AS path of `asn` alone.
+pub fn routes(prefixes: &[&str], next_hop: &str, asn: u32) -> Vec<String> {
+    prefixes
+        .iter()
+        .map(|p| format!("route {p} next-hop {next_hop} as-path [ {asn} ]"))
+        .collect()
+}
