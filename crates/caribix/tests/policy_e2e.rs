@@ -22,14 +22,18 @@
 //!
 //! A missing `exabgp` fails the test.
 
-mod policy_support;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::time::Duration;
 
-use policy_support::*;
 use serde_json::Value;
+use support::api::http_get;
+use support::config::{max_prefix, member, Ixp, RS};
+use support::exabgp::{exabgp_conf, exabgp_path, rib, spawn_exabgp};
+use support::proc::{start_caribix, Procs};
+use support::wait::wait_for;
+use support::{free_tcp, tempdir};
 const A: u32 = 64496;
 const B: u32 = 64497;
 const C: u32 = 64498;
@@ -41,62 +45,33 @@ fn reject_codes_and_community_actions_end_to_end() {
     let n = 150 + std::process::id() % 100;
     let ip = |h: u8| format!("127.0.{n}.{h}");
     let (ia, ib, ic) = (ip(11), ip(12), ip(13));
-    let dir = std::env::temp_dir().join(format!("caribix-policy-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let bgp_port = free_port();
-    let web_port = free_port();
-    let config = format!(
-        r#"[ixp]
-shortname = "TIX"
-name = "Policy test IXP"
-country = "GP"
-
-[[peering_lan]]
-name = "main"
-vlan = 10
-ipv4 = "127.0.{n}.0/24"
-ipv6 = "2001:db8:{n}::/64"
-
-[route_server]
-asn = {RS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{bgp_port}"]
-hold_time = 30
-
-[policy]
-never_via_route_servers_asns = [20940]
-blocklist = ["1.2.3.0/24"]
-
-[web]
-listen = "127.0.0.1:{web_port}"
-
-[[member]]
-asn = {A}
-name = "A"
-ipv4 = ["{ia}"]
-ipv6 = ["2001:db8:{n}::11"]
-passive = true
-max_prefix = {{ ipv4 = 1000, ipv6 = 100 }}
-policy = {{ blocklist = ["1.2.4.0/24"] }}
-
-[[member]]
-asn = {B}
-name = "B"
-ipv4 = ["{ib}"]
-passive = true
-max_prefix = {{ ipv4 = 1000, ipv6 = 100 }}
-
-[[member]]
-asn = {C}
-name = "C"
-ipv4 = ["{ic}"]
-passive = true
-max_prefix = {{ ipv4 = 1000, ipv6 = 100 }}
-"#
-    );
+    let dir = tempdir("policy-e2e");
+    let bgp_port = free_tcp();
+    let web_port = free_tcp();
+    let config = Ixp {
+        name: "Policy test IXP",
+        lan_v4: &format!("127.0.{n}.0/24"),
+        lan_v6: Some(&format!("2001:db8:{n}::/64")),
+        bgp: bgp_port,
+        web: Some(web_port),
+        route_server: "hold_time = 30",
+        tables: "[policy]\nnever_via_route_servers_asns = [20940]\nblocklist = [\"1.2.3.0/24\"]",
+    }
+    .toml(&[
+        member(
+            A,
+            "A",
+            &ia,
+            &format!(
+                "ipv6 = [\"2001:db8:{n}::11\"]\n{}\npolicy = {{ blocklist = [\"1.2.4.0/24\"] }}",
+                max_prefix(1000, 100)
+            ),
+        ),
+        member(B, "B", &ib, &max_prefix(1000, 100)),
+        member(C, "C", &ic, &max_prefix(1000, 100)),
+    ]);
     let cfg_path = dir.join("caribix.toml");
-    std::fs::write(&cfg_path, config).unwrap();
+    std::fs::write(&cfg_path, config).expect("write caribix.toml");
 
     let nh = format!("next-hop {ia}");
     let nh6 = format!("next-hop 2001:db8:{n}::11");
@@ -220,20 +195,8 @@ max_prefix = {{ ipv4 = 1000, ipv6 = 100 }}
     let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp_port, &routes_b);
     let conf_c = exabgp_conf(&dir, "c", C, &ic, bgp_port, &[]);
 
-    let log = std::fs::File::create(dir.join("caribix.log")).unwrap();
     let mut procs = Procs(Vec::new());
-    procs.0.push(
-        Command::new(env!("CARGO_BIN_EXE_caribix"))
-            .args(["run"])
-            .arg(&cfg_path)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("cannot start caribix"),
-    );
-    wait_for("the JSON API", Duration::from_secs(20), || {
-        http_get(web_port, "/api/v1/neighbors").is_some()
-    });
+    start_caribix(&mut procs, &dir, &cfg_path, 1, web_port);
     procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
     procs.0.push(spawn_exabgp(&dir, "c", &conf_c));
     procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
