@@ -8,51 +8,35 @@
 //!   packets.
 //!   (On loopback the TTL is not decremented, so 64 < 254 is dropped.)
 
+mod support;
+
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bgp_io::{run_peer, PeerIo, Status};
 use bgp_session::{Config, Session, State};
+use support::api::neighbor_states;
+use support::config::{member, Ixp};
+use support::wait::became;
+use support::{free_tcp, require, tempdir, Caribix, Proc};
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn tempdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("caribix-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn need(bin: &str) {
-    let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-        .iter()
-        .any(|d| Path::new(d).join(bin).exists());
-    assert!(
-        found,
-        "{bin} is not installed: run scripts/install-deps (Debian package bird2)"
-    );
+/// BIRD 2's daemon and its client; a missing one fails the test.
+fn bird_programs() -> (&'static str, &'static str) {
+    (
+        require(&["/usr/sbin/bird", "/usr/bin/bird", "/sbin/bird"], "bird2"),
+        require(
+            &["/usr/sbin/birdc", "/usr/bin/birdc", "/sbin/birdc"],
+            "bird2",
+        ),
+    )
 }
 
 fn bird(
+    program: &str,
     dir: &Path,
     name: &str,
     local: Ipv4Addr,
@@ -77,10 +61,10 @@ protocol bgp rsp {{
   ipv4 {{ import all; export none; }};
 }}
 ",
-        lport = free_port(),
+        lport = free_tcp(),
     )
     .unwrap();
-    let child = Command::new("bird")
+    let child = Command::new(program)
         .arg("-f")
         .arg("-c")
         .arg(&conf)
@@ -95,8 +79,8 @@ protocol bgp rsp {{
     (Proc(child), sock)
 }
 
-fn bird_established(sock: &Path) -> bool {
-    Command::new("birdc")
+fn bird_established(birdc: &str, sock: &Path) -> bool {
+    Command::new(birdc)
         .arg("-s")
         .arg(sock)
         .args(["show", "protocols", "rsp"])
@@ -105,81 +89,21 @@ fn bird_established(sock: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Session states by neighbor id, from the route server's JSON API.
-fn neighbor_states(web: u16) -> std::collections::HashMap<String, String> {
-    use std::io::Read;
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", web)).expect("connect to the API");
-    write!(
-        s,
-        "GET /api/v1/neighbors HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let body = resp.split_once("\r\n\r\n").map(|x| x.1).unwrap_or_default();
-    let v: serde_json::Value = serde_json::from_str(body).expect("JSON");
-    v["neighbors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|n| {
-            (
-                n["id"].as_str().unwrap_or_default().to_string(),
-                n["state"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
-}
-
 fn config(port: u16, web: u16) -> String {
-    format!(
-        r#"[ixp]
-shortname = "TEST"
-name = "MD5 and GTSM test"
-country = "GP"
-
-[[peering_lan]]
-name = "lo"
-vlan = 10
-ipv4 = "127.0.0.0/8"
-
-[route_server]
-asn = 64500
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{port}"]
-
-[web]
-listen = "127.0.0.1:{web}"
-
-[[member]]
-asn = 64511
-name = "BIRD, right password"
-ipv4 = ["127.0.2.1"]
-passive = true
-md5_password = "s3cret"
-
-[[member]]
-asn = 64510
-name = "BIRD, wrong password"
-ipv4 = ["127.0.2.2"]
-passive = true
-md5_password = "s3cret"
-
-[[member]]
-asn = 64509
-name = "GTSM, TTL 255"
-ipv4 = ["127.0.2.3"]
-passive = true
-gtsm = true
-
-[[member]]
-asn = 64508
-name = "GTSM, TTL 64"
-ipv4 = ["127.0.2.4"]
-passive = true
-gtsm = true
-"#
-    )
+    let md5 = "md5_password = \"s3cret\"";
+    Ixp {
+        name: "MD5 and GTSM test",
+        lan_v4: "127.0.0.0/8",
+        bgp: port,
+        web: Some(web),
+        ..Ixp::default()
+    }
+    .toml(&[
+        member(64511, "BIRD, right password", "127.0.2.1", md5),
+        member(64510, "BIRD, wrong password", "127.0.2.2", md5),
+        member(64509, "GTSM, TTL 255", "127.0.2.3", "gtsm = true"),
+        member(64508, "GTSM, TTL 64", "127.0.2.4", "gtsm = true"),
+    ])
 }
 
 fn speaker(
@@ -214,36 +138,15 @@ fn speaker(
     status
 }
 
-fn wait(timeout: Duration, f: impl Fn() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    f()
-}
-
 #[test]
 fn md5_and_gtsm_are_enforced() {
-    need("bird");
-    need("birdc");
+    let (bird_bin, birdc) = bird_programs();
     let dir = tempdir("md5");
-    let port = free_port();
-    let conf = dir.join("caribix.toml");
-    let web = free_port();
-    std::fs::write(&conf, config(port, web)).unwrap();
-    let _rs = Proc(
-        Command::new(env!("CARGO_BIN_EXE_caribix"))
-            .arg("run")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start caribix run"),
-    );
+    let port = free_tcp();
+    let web = free_tcp();
+    let _rs = Caribix::start(&dir, &config(port, web), web, "/api/v1/neighbors");
     let (_good, good_sock) = bird(
+        bird_bin,
         &dir,
         "good",
         Ipv4Addr::new(127, 0, 2, 1),
@@ -252,6 +155,7 @@ fn md5_and_gtsm_are_enforced() {
         "s3cret",
     );
     let (_bad, bad_sock) = bird(
+        bird_bin,
         &dir,
         "bad",
         Ipv4Addr::new(127, 0, 2, 2),
@@ -269,18 +173,20 @@ fn md5_and_gtsm_are_enforced() {
     let state = |s: &Arc<Mutex<Status>>| s.lock().map(|s| s.state).unwrap_or(State::Idle);
 
     assert!(
-        wait(Duration::from_secs(30), || bird_established(&good_sock)),
+        became(Duration::from_secs(30), || bird_established(
+            birdc, &good_sock
+        )),
         "BIRD with the right MD5 password did not come up"
     );
     assert!(
-        wait(Duration::from_secs(20), || state(&ttl255)
+        became(Duration::from_secs(20), || state(&ttl255)
             == State::Established),
         "TTL 255 speaker did not come up with GTSM"
     );
     // Give the others time they would need to come up, then check they did not.
     std::thread::sleep(Duration::from_secs(5));
     assert!(
-        !bird_established(&bad_sock),
+        !bird_established(birdc, &bad_sock),
         "BIRD with a wrong MD5 password came up"
     );
     // The route server's side decides. The TTL-64 speaker itself may see
