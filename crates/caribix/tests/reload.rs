@@ -3,46 +3,31 @@
 //! settings changed is reset, and the others keep their sessions and
 //! routes.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bgp_session::State;
 use bgp_wire::{AsPath, NextHop, Nlri, Origin, PathAttributes, Prefix};
 use speaker::{RouteGroup, Speaker, SpeakerConfig};
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::config::{max_prefix, Ixp};
+use support::proc::{sighup, spawn_caribix};
+use support::{free_tcp, tempdir, Proc};
 
 fn member(asn: u32, last: u8, name: &str) -> String {
-    format!(
-        "[[member]]\nasn = {asn}\nname = \"{name}\"\nipv4 = [\"127.0.3.{last}\"]\npassive = true\nmax_prefix = {{ ipv4 = 100, ipv6 = 10 }}\n\n"
-    )
+    support::config::member(asn, name, &format!("127.0.3.{last}"), &max_prefix(100, 10))
 }
 
 fn config(port: u16, members: &[String]) -> String {
-    let mut s = format!(
-        "[ixp]\nshortname = \"RLD\"\nname = \"Reload test\"\ncountry = \"GP\"\n\n[[peering_lan]]\nname = \"lo\"\nvlan = 10\nipv4 = \"127.0.0.0/8\"\n\n[route_server]\nasn = 64500\nrouter_id = \"127.0.0.1\"\nlisten = [\"127.0.0.1:{port}\"]\n\n[policy]\nreject_bogon_asns = false\n\n"
-    );
-    for m in members {
-        s.push_str(m);
+    Ixp {
+        name: "Reload test",
+        lan_v4: "127.0.0.0/8",
+        bgp: port,
+        tables: "[policy]\nreject_bogon_asns = false",
+        ..Ixp::default()
     }
-    s
+    .toml(members)
 }
 
 fn routes(asn: u32, last: u8, third: u8) -> Vec<RouteGroup> {
@@ -80,34 +65,17 @@ fn since(s: &Speaker) -> Option<Instant> {
     s.status.lock().ok().and_then(|s| s.established_since)
 }
 
-fn hup(child: &Child) {
-    let ok = Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(ok, "kill -HUP failed");
-}
-
 #[test]
 fn sighup_adds_removes_and_resets_only_what_changed() {
-    let port = free_port();
-    let dir: PathBuf = std::env::temp_dir().join(format!("caribix-reload-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_tcp();
+    let dir = tempdir("reload");
     let conf = dir.join("caribix.toml");
     let a = member(64511, 1, "A");
     let b = member(64512, 2, "B");
     let c = member(64513, 3, "C");
-    std::fs::write(&conf, config(port, &[a.clone(), b.clone(), c.clone()])).unwrap();
-    let rs = Proc(
-        Command::new(env!("CARGO_BIN_EXE_caribix"))
-            .arg("run")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start caribix run"),
-    );
+    std::fs::write(&conf, config(port, &[a.clone(), b.clone(), c.clone()]))
+        .expect("write caribix.toml");
+    let rs = Proc(spawn_caribix(&dir, &conf, 1));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -137,7 +105,7 @@ fn sighup_adds_removes_and_resets_only_what_changed() {
     let c2 = member(64523, 3, "C, new AS");
     let d = member(64514, 4, "D");
     std::fs::write(&conf, config(port, &[a2, c2, d])).unwrap();
-    hup(&rs.0);
+    sighup(rs.0.id());
     let up = rt.block_on(sd.wait_for(Duration::from_secs(20), |s| s.state() == State::Established));
     assert!(
         up,
@@ -172,7 +140,7 @@ fn sighup_adds_removes_and_resets_only_what_changed() {
     );
     // A broken file is refused and the running configuration stays.
     std::fs::write(&conf, "this is not TOML [").unwrap();
-    hup(&rs.0);
+    sighup(rs.0.id());
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(since(&sa), a_since, "a broken file reset A");
     assert_eq!(sd.state(), State::Established, "a broken file took D down");
