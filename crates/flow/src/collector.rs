@@ -1,4 +1,6 @@
-//! The collector the binary drives: decode, attribute, aggregate.
+//! The collector: decode, learn router MACs, attribute, count each packet
+//! from one view, aggregate. (The binary runs the same steps itself, with
+//! the local-traffic tally beside them.)
 //!
 //! The binary owns the UDP sockets and the clock; it hands each datagram to
 //! [`Collector::ingest_sflow`], [`Collector::ingest_ipfix`] or
@@ -10,6 +12,7 @@
 
 use crate::aggregate::{Aggregator, Retention};
 use crate::decoder::{Counters, Decoded, Decoder, DecoderConfig};
+use crate::dedupe::{Dedupe, Seen};
 use crate::error::DecodeError;
 use crate::members::MemberTable;
 use crate::record::UnixMillis;
@@ -22,13 +25,18 @@ pub struct CollectorConfig {
     pub decoder: DecoderConfig,
     /// How long aggregates are kept at each resolution.
     pub retention: Retention,
+    /// Which view counts traffic exported twice ([`crate::dedupe`]).
+    pub dedupe: Dedupe,
 }
 
 /// What one datagram added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Ingested {
-    /// Flow records folded into the aggregates.
+    /// Flow records decoded (folded into the aggregates, or left out as
+    /// counted by another view).
     pub records: usize,
+    /// Records left out because another view counts their packets.
+    pub duplicates: usize,
     /// Data sets dropped for want of a template.
     pub template_misses: u32,
 }
@@ -39,6 +47,7 @@ pub struct Collector {
     members: MemberTable,
     decoder: Decoder,
     aggregator: Aggregator,
+    dedupe: Dedupe,
 }
 
 impl Collector {
@@ -53,17 +62,26 @@ impl Collector {
             members,
             decoder: Decoder::new(config.decoder),
             aggregator: Aggregator::new(config.retention),
+            dedupe: config.dedupe,
         }
     }
 
     fn fold(&mut self, d: Decoded) -> Ingested {
+        let mut duplicates = 0;
         for r in &d.records {
             self.members.learn(r);
             let a = self.members.attribute(r);
-            self.aggregator.add(r, &a);
+            if self.dedupe.judge(&self.members, r, &a) != Seen::Counted {
+                duplicates += 1;
+                continue;
+            }
+            if self.dedupe.crossed_ixp(&self.members, r, &a) {
+                self.aggregator.add(r, &a);
+            }
         }
         Ingested {
             records: d.records.len(),
+            duplicates,
             template_misses: d.template_misses,
         }
     }
