@@ -43,15 +43,20 @@
 //!
 //! Missing `exabgp` or `stayrtr` fails the tests.
 
-mod policy_support;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use policy_support::*;
 use serde_json::Value;
+use support::api::{filtered, http_get, neighbor};
+use support::config::{max_prefix, member, Ixp, RS};
+use support::exabgp::{exabgp_conf, exabgp_path, rib, routes, spawn_exabgp};
+use support::proc::{caribix_log, kill_and_reap, sighup, spawn_caribix, Procs};
+use support::rpki::{write_vrps, StayRtr, WhoisData, WhoisServer};
+use support::wait::wait_for;
+use support::{free_tcp, tempdir};
 
 const A: u32 = 64496;
 const B: u32 = 64497;
@@ -59,44 +64,24 @@ const B: u32 = 64497;
 const OTHER: u32 = 3333;
 
 fn config(n: u32, bgp: u16, web: u16, policy: &str) -> String {
-    format!(
-        r#"[ixp]
-shortname = "TIX"
-name = "RPKI and IRR test IXP"
-country = "GP"
-
-[[peering_lan]]
-name = "main"
-vlan = 10
-ipv4 = "127.0.{n}.0/24"
-
-[route_server]
-asn = {RS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{bgp}"]
-hold_time = 30
-
-{policy}
-
-[web]
-listen = "127.0.0.1:{web}"
-
-[[member]]
-asn = {A}
-name = "A"
-as_set = "AS-ATEST"
-ipv4 = ["127.0.{n}.41"]
-passive = true
-max_prefix = {{ ipv4 = 100, ipv6 = 10 }}
-
-[[member]]
-asn = {B}
-name = "B"
-ipv4 = ["127.0.{n}.42"]
-passive = true
-max_prefix = {{ ipv4 = 100, ipv6 = 10 }}
-"#
-    )
+    Ixp {
+        name: "RPKI and IRR test IXP",
+        lan_v4: &format!("127.0.{n}.0/24"),
+        bgp,
+        web: Some(web),
+        route_server: "hold_time = 30",
+        tables: policy,
+        ..Ixp::default()
+    }
+    .toml(&[
+        member(
+            A,
+            "A",
+            &format!("127.0.{n}.41"),
+            &format!("as_set = \"AS-ATEST\"\n{}", max_prefix(100, 10)),
+        ),
+        member(B, "B", &format!("127.0.{n}.42"), &max_prefix(100, 10)),
+    ])
 }
 
 fn codes(c: &[u64]) -> BTreeSet<u64> {
@@ -105,8 +90,7 @@ fn codes(c: &[u64]) -> BTreeSet<u64> {
 
 /// How many times the log of caribix run `k` says A's session came up.
 fn established(dir: &Path, k: usize, addr: &str) -> usize {
-    std::fs::read_to_string(dir.join(format!("caribix-{k}.log")))
-        .unwrap_or_default()
+    caribix_log(dir, k)
         .lines()
         .filter(|l| l.contains("session established") && l.contains(addr))
         .count()
@@ -157,15 +141,13 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
     let _ = exabgp_path(); // fail early and clearly when missing
     let n = 150 + (std::process::id() + 71) % 100;
     let (ia, ib) = (format!("127.0.{n}.41"), format!("127.0.{n}.42"));
-    let dir = std::env::temp_dir().join(format!("caribix-rpki-irr-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempdir("rpki-irr");
 
     // RPKI: A's 11.5.0.0/16 up to /24; 11.8.0.0/16 exactly.
     let vrp_file = dir.join("vrps.json");
     let v0: Vec<(&str, u8, u32)> = vec![("11.5.0.0/16", 24, A), ("11.8.0.0/16", 16, A)];
     write_vrps(&vrp_file, &v0);
-    let rtr_port = free_port();
+    let rtr_port = free_tcp();
     let mut stayrtr = StayRtr::start(&vrp_file, rtr_port);
     // IRR: A's AS-SET is A alone; its route objects cover 11.5, 11.7, 11.8.
     std::fs::write(
@@ -179,7 +161,7 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
         ),
     )
     .unwrap();
-    let (bgp, web) = (free_port(), free_port());
+    let (bgp, web) = (free_tcp(), free_tcp());
     let policy = format!(
         "[policy.rpki]\nrtr = [\"127.0.0.1:{rtr_port}\"]\ncache_dir = \"rpki-cache\"\n\n\
          [policy.irr]\nrpsl_files = [\"irr.db\"]\ncache_dir = \"irr-cache\"\n"
@@ -207,10 +189,7 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
     ];
     let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp, &routes_a);
     // B has no AS-SET: it is checked against its own AS's route objects.
-    let routes_b = vec![
-        format!("route 11.13.0.0/24 next-hop {ib} as-path [ {B} ]"),
-        format!("route 11.14.0.0/24 next-hop {ib} as-path [ {B} ]"),
-    ];
+    let routes_b = routes(&["11.13.0.0/24", "11.14.0.0/24"], &ib, B);
     let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp, &routes_b);
     let mut procs = Procs(Vec::new());
     procs.0.push(spawn_caribix(&dir, &cfg, 1));
@@ -390,8 +369,7 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
 
     // 5. caribix restarts while StayRTR is down: persisted VRPs.
     let mut old = procs.0.remove(0);
-    let _ = old.kill();
-    let _ = old.wait();
+    kill_and_reap(&mut old);
     procs.0.push(spawn_caribix(&dir, &cfg, 2));
     wait_for("the persisted VRPs (API)", Duration::from_secs(20), || {
         let s = rpki_status(web);
@@ -441,14 +419,12 @@ fn irr_whois_as_set_change_picked_up_without_reset() {
     let _ = exabgp_path();
     let n = 150 + (std::process::id() + 83) % 100;
     let (ia, ib) = (format!("127.0.{n}.41"), format!("127.0.{n}.42"));
-    let dir = std::env::temp_dir().join(format!("caribix-irr-whois-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempdir("irr-whois");
     let mut data = WhoisData::default();
     data.sets.insert("AS-ATEST".into(), vec![A]);
     data.v4.insert(A, vec!["11.10.0.0/16".into()]);
     let whois = WhoisServer::start(data);
-    let (bgp, web) = (free_port(), free_port());
+    let (bgp, web) = (free_tcp(), free_tcp());
     let policy = format!(
         "[policy]\nmax_prefix_action = \"warning\"\n\n[policy.irr]\nwhois = \"{}\"\nsources = [\"TEST\"]\nrefresh = \"6h\"\ncache_dir = \"irr-cache\"\n",
         whois.addr
@@ -522,12 +498,8 @@ fn irr_whois_as_set_change_picked_up_without_reset() {
         d.sets.insert("AS-ATEST".into(), vec![A, OTHER]);
         d.v4.insert(OTHER, vec!["11.11.0.0/16".into()]);
     }
-    let pid = procs.0[0].id().to_string();
-    let hup = Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .expect("kill -HUP");
-    assert!(hup.success());
+    let pid = procs.0[0].id();
+    sighup(pid);
     let t = Instant::now();
     wait_for(
         "the routes accepted after the IRR refresh",
@@ -564,11 +536,7 @@ fn irr_whois_as_set_change_picked_up_without_reset() {
     // data (the API shows the error and the data's age), nothing moves.
     drop(whois);
     std::thread::sleep(Duration::from_millis(200));
-    assert!(Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .expect("kill -HUP")
-        .success());
+    sighup(pid);
     wait_for(
         "the failed refresh in the API",
         Duration::from_secs(40),
@@ -601,12 +569,10 @@ fn aspa_from_json_rejects_invalid_upstream_paths() {
     let _ = exabgp_path();
     let n = 150 + (std::process::id() + 97) % 100;
     let (ia, ib) = (format!("127.0.{n}.41"), format!("127.0.{n}.42"));
-    let dir = std::env::temp_dir().join(format!("caribix-aspa-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempdir("aspa");
     let vrp_file = dir.join("vrps.json");
     write_vrps(&vrp_file, &[]);
-    let rtr_port = free_port();
+    let rtr_port = free_tcp();
     let _stayrtr = StayRtr::start(&vrp_file, rtr_port);
     std::fs::write(
         dir.join("aspa.json"),
@@ -615,7 +581,7 @@ fn aspa_from_json_rejects_invalid_upstream_paths() {
         ),
     )
     .unwrap();
-    let (bgp, web) = (free_port(), free_port());
+    let (bgp, web) = (free_tcp(), free_tcp());
     let policy = format!(
         "[policy.rpki]\nrtr = [\"127.0.0.1:{rtr_port}\"]\ncache_dir = \"rpki-cache\"\naspa_json = \"aspa.json\"\n"
     );
@@ -663,14 +629,12 @@ fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
     let _ = exabgp_path();
     let n = 150 + (std::process::id() + 13) % 100;
     let (ia, ib) = (format!("127.0.{n}.41"), format!("127.0.{n}.42"));
-    let dir = std::env::temp_dir().join(format!("caribix-rpki-hup-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempdir("rpki-hup");
     // Cache 1 gives 11.15.0.0/16 to another AS, cache 2 to A.
     let (f1, f2) = (dir.join("vrps1.json"), dir.join("vrps2.json"));
     write_vrps(&f1, &[("11.15.0.0/16", 24, OTHER)]);
     write_vrps(&f2, &[("11.15.0.0/16", 24, A)]);
-    let (p1, p2) = (free_port(), free_port());
+    let (p1, p2) = (free_tcp(), free_tcp());
     let _c1 = StayRtr::start(&f1, p1);
     let _c2 = StayRtr::start(&f2, p2);
     let rpsl = |extra: &str| {
@@ -683,7 +647,7 @@ fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
         .unwrap()
     };
     rpsl("");
-    let (bgp, web) = (free_port(), free_port());
+    let (bgp, web) = (free_tcp(), free_tcp());
     let policy = |port: u16| {
         format!(
             "[policy.rpki]\nrtr = [\"127.0.0.1:{port}\"]\ncache_dir = \"rpki-cache-{port}\"\n\n\
@@ -693,10 +657,7 @@ fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
     let cfg = dir.join("caribix.toml");
     std::fs::write(&cfg, config(n, bgp, web, &policy(p1))).unwrap();
     let (r14, r12) = ("11.15.1.0/24", "11.16.0.0/24");
-    let routes_a = vec![
-        format!("route {r14} next-hop {ia} as-path [ {A} ]"),
-        format!("route {r12} next-hop {ia} as-path [ {A} ]"),
-    ];
+    let routes_a = routes(&[r14, r12], &ia, A);
     let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp, &routes_a);
     let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp, &[]);
     let mut procs = Procs(Vec::new());
@@ -722,12 +683,8 @@ fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
 
     std::fs::write(&cfg, config(n, bgp, web, &policy(p2))).unwrap();
     rpsl(&format!("\nroute: 11.16.0.0/16\norigin: AS{A}\n"));
-    let pid = procs.0[0].id().to_string();
-    assert!(Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .expect("kill -HUP")
-        .success());
+    let pid = procs.0[0].id();
+    sighup(pid);
     wait_for(
         "both routes at B after the SIGHUP",
         Duration::from_secs(30),
@@ -745,13 +702,9 @@ fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
 
     // Another SIGHUP, to a cache that does not answer and an empty cache
     // directory: the current VRPs are carried over, nothing moves.
-    let dead = free_port();
+    let dead = free_tcp();
     std::fs::write(&cfg, config(n, bgp, web, &policy(dead))).unwrap();
-    assert!(Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .expect("kill -HUP")
-        .success());
+    sighup(pid);
     wait_for("the carried-over VRPs", Duration::from_secs(20), || {
         let s = rpki_status(web);
         s["caches"] == serde_json::json!([format!("127.0.0.1:{dead}")])
