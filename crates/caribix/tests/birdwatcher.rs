@@ -3,23 +3,18 @@
 //! `parsers.go` with the default `servertime` settings): run the demo,
 //! fetch every endpoint, check every field Alice-LG reads.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::api::get_ok;
+use support::Proc;
 
-struct Demo(Child);
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_demo() -> (Demo, String) {
+/// Starts `caribix demo` with its API on a free port; the port it printed.
+fn start_demo() -> (Proc, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_caribix"))
         .args(["demo", "--duration", "40", "--web", "127.0.0.1:0"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -29,37 +24,24 @@ fn start_demo() -> (Demo, String) {
         .expect("start caribix demo");
     let out = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(out).lines();
-    let mut base = None;
+    let mut port = None;
     for line in lines.by_ref().take(20) {
         let line = line.expect("read demo output");
         if let Some(rest) = line.trim().strip_prefix("JSON API:") {
             let url = rest.trim();
-            base = url
-                .strip_prefix("http://")
+            port = url
+                .strip_prefix("http://127.0.0.1:")
                 .and_then(|u| u.split('/').next())
-                .map(str::to_string);
+                .and_then(|p| p.parse().ok());
             break;
         }
     }
     // Keep draining stdout so the demo never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (Demo(child), base.expect("demo printed its API address"))
-}
-
-fn get(addr: &str, path: &str) -> Value {
-    let mut s = TcpStream::connect(addr).expect("connect to the API");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    (
+        Proc(child),
+        port.expect("demo printed its API address on 127.0.0.1"),
     )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let (head, body) = resp.split_once("\r\n\r\n").expect("HTTP response");
-    assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
-    // axum answers with a Content-Length body (no chunking) for JSON.
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
 }
 
 /// "YYYY-MM-DD hh:mm:ss" (Alice-LG `servertime_short` default).
@@ -161,11 +143,11 @@ fn check_route(r: &Value, protocols: &serde_json::Map<String, Value>, path: &str
 
 #[test]
 fn alice_lg_reads_every_endpoint() {
-    let (_demo, addr) = start_demo();
+    let (_demo, port) = start_demo();
     // Wait until every session (the demo's 13 members) is up and routes have arrived.
     let deadline = Instant::now() + Duration::from_secs(25);
     let protocols = loop {
-        let v = get(&addr, "/protocols/bgp");
+        let v = get_ok(port, "/protocols/bgp");
         let p = v["protocols"].as_object().cloned().unwrap_or_default();
         let all_up = p.len() == 13
             && p.values()
@@ -190,7 +172,7 @@ fn alice_lg_reads_every_endpoint() {
             assert!(p["routes"][k].is_number(), "protocol {id}: routes.{k}");
         }
     }
-    let status = get(&addr, "/status");
+    let status = get_ok(port, "/status");
     check_envelope(&status, "/status");
     for k in ["current_server", "last_reboot", "last_reconfig"] {
         assert!(is_short_time(&status["status"][k]), "status.{k}");
@@ -208,7 +190,7 @@ fn alice_lg_reads_every_endpoint() {
         ("/routes/table/master/filtered".to_string(), None),
         ("/routes/table/master6".to_string(), None),
     ] {
-        let v = get(&addr, &path);
+        let v = get_ok(port, &path);
         check_envelope(&v, &path);
         let routes = v["routes"]
             .as_array()
@@ -220,7 +202,7 @@ fn alice_lg_reads_every_endpoint() {
             check_route(r, &protocols, &path);
         }
     }
-    let master = get(&addr, "/routes/table/master");
+    let master = get_ok(port, "/routes/table/master");
     let total: u64 = protocols
         .values()
         .map(|p| p["routes"]["imported"].as_u64().unwrap())
