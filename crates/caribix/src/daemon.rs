@@ -343,8 +343,9 @@ fn session_key(p: &PeerSpec) -> (u32, IpAddr, bool, Option<&str>, bool, bool) {
 /// Apply a new configuration of this route server: new members come up,
 /// removed ones go down (Cease / Peer De-configured), members whose
 /// session settings changed are reset (Cease / Other Configuration
-/// Change); the others keep their sessions. The policy is replaced and
-/// every route judged again.
+/// Change); the others keep their sessions. The policy is replaced,
+/// every route judged again, and every established member checked against
+/// its (possibly new) max-prefix limit.
 fn reload(
     rs: &mut RouteServer<IxpPolicy>,
     peers: &mut HashMap<PeerId, PeerRuntime>,
@@ -397,6 +398,9 @@ fn reload(
         added, removed, reset, routes_changed = changed,
         "configuration reloaded"
     );
+    // A lowered limit, or routes a check no longer rejects, can put a
+    // member over its limit now rather than at its next UPDATE.
+    check_max_prefix(rs, peers, new.max_prefix);
 }
 
 /// Start a route server on the current runtime.
@@ -586,15 +590,7 @@ fn handle(
                 "RPKI/IRR data changed: routes judged again"
             );
             // Routes that turned accepted count against max-prefix too.
-            for (id, p) in peers.iter_mut() {
-                if p.decode.is_none() {
-                    continue;
-                }
-                if let Some(f) = max_prefix_over(rs, *id) {
-                    let per_member = rs.member(*id).map(|m| rs.policy().max_prefix_action(m));
-                    max_prefix_exceeded(p, f, info.max_prefix, per_member);
-                }
-            }
+            check_max_prefix(rs, peers, info.max_prefix);
         }
         CoreMsg::Job(job) => job(&CoreView {
             rs,
@@ -632,6 +628,29 @@ fn restart_timers(
     for (id, s) in rs.take_swept() {
         let peer = peers.get(&id).map(|p| p.spec.addr);
         tracing::info!(?peer, withdrawn = s.withdrawn, reason = ?s.reason, "graceful restart: stale routes withdrawn");
+    }
+}
+
+/// Check every established member against its max-prefix limit, as after
+/// an UPDATE (after a revalidation or a reload changed verdicts or
+/// limits). A member in `warning` mode that is back under its limit will
+/// be warned again at its next crossing.
+fn check_max_prefix(
+    rs: &RouteServer<IxpPolicy>,
+    peers: &mut HashMap<PeerId, PeerRuntime>,
+    action: MaxPrefixAction,
+) {
+    for (id, p) in peers.iter_mut() {
+        if p.decode.is_none() {
+            continue;
+        }
+        match max_prefix_over(rs, *id) {
+            Some(f) => {
+                let per_member = rs.member(*id).map(|m| rs.policy().max_prefix_action(m));
+                max_prefix_exceeded(p, f, action, per_member);
+            }
+            None => p.max_prefix_over = false,
+        }
     }
 }
 
