@@ -1,28 +1,13 @@
 //! Bytes in, diagnostics out: one small configuration per error kind, with
 //! the exact line and column each finding must point at.
 
+mod common;
+
 use std::path::Path;
 
 use registry::{line_col, Config, Diagnostics, Severity};
 
-/// A valid single-IXP configuration of 15 lines; cases append to it, so a
-/// `[[member]]` appended after a blank line starts on line 17.
-const BASE: &str = r#"[ixp]
-shortname = "GPIX"
-name = "Guadeloupe IXP"
-country = "GP"
-
-[[peering_lan]]
-name = "main"
-vlan = 10
-ipv4 = "192.0.2.0/24"
-ipv6 = "2001:db8:10::/64"
-
-[route_server]
-asn = 64500
-router_id = "192.0.2.1"
-listen = ["192.0.2.1:179", "[2001:db8:10::1]:179"]
-"#;
+use common::BASE;
 
 fn check(src: &str) -> Diagnostics {
     Config::check_str(Path::new("t.toml"), src).1

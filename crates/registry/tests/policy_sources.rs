@@ -4,28 +4,13 @@
 //! defaults, their errors (file:line:column) and the effective
 //! configuration round trip.
 
+mod common;
+
 use std::path::Path;
 
 use registry::{line_col, Config, MaxPrefixAction, Severity, DEFAULT_IRR_REFRESH_SECS};
 
-/// A valid single-IXP configuration of 15 lines; `[policy]` appended after
-/// a blank line starts on line 17.
-const BASE: &str = r#"[ixp]
-shortname = "GPIX"
-name = "Guadeloupe IXP"
-country = "GP"
-
-[[peering_lan]]
-name = "main"
-vlan = 10
-ipv4 = "192.0.2.0/24"
-ipv6 = "2001:db8:10::/64"
-
-[route_server]
-asn = 64500
-router_id = "192.0.2.1"
-listen = ["192.0.2.1:179", "[2001:db8:10::1]:179"]
-"#;
+use common::BASE;
 
 const MEMBER: &str = "[[member]]\nasn = 64501\nname = \"M\"\nipv4 = [\"192.0.2.11\"]\nmax_prefix = { ipv4 = 10, ipv6 = 10 }\n";
 
