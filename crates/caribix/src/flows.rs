@@ -11,7 +11,10 @@
 //! published for the API at every flush and whenever a MAC is learned or
 //! moves. Bilateral sessions go to the store with the other aggregates. Traffic exported twice
 //! (the fabric's sFlow and a member router's IPFIX, or two member routers)
-//! is counted once ([`flow::dedupe`]).
+//! is counted once ([`flow::dedupe`]). A SIGHUP reload ([`reload`]) gives
+//! the collector the new members, MACs, routers and delegations; learned
+//! MACs and route server prefixes are kept; listeners and the store need a
+//! restart.
 //!
 //! The protocol work is in the `flow`, `traffic` and `flowstore` crates;
 //! this module only owns sockets, the clock and the task. The HTTP side is
@@ -77,8 +80,8 @@ pub(crate) struct FlowSpec {
 pub(crate) struct Shared {
     /// The store (blocking calls: use from `spawn_blocking`).
     pub store: Mutex<Box<dyn Store>>,
-    /// Member names by ASN.
-    pub names: HashMap<u32, String>,
+    /// Member names by ASN (replaced on reload).
+    pub names: std::sync::RwLock<HashMap<u32, String>>,
     /// The collector's in-memory state, as of its last publication.
     pub live: Mutex<Live>,
 }
@@ -142,6 +145,86 @@ impl Live {
 }
 
 static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
+
+impl Shared {
+    /// A member's name ("" when unknown).
+    pub(crate) fn name(&self, asn: u32) -> String {
+        self.names
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&asn)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every member's name.
+    pub(crate) fn names(&self) -> HashMap<u32, String> {
+        self.names.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// A reloaded configuration for the running collector.
+struct Reconfig {
+    members: MemberTable,
+    delegations: Option<Delegations>,
+}
+
+/// What the running collector was started with and cannot change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fixed {
+    sflow: Option<SocketAddr>,
+    ipfix: Option<SocketAddr>,
+    store: StoreUrl,
+    retention: Retention,
+}
+
+static RELOAD: OnceLock<(Fixed, mpsc::UnboundedSender<Reconfig>)> = OnceLock::new();
+
+/// Applies a reloaded configuration to the running collector: members,
+/// their names, MACs and session addresses, border routers and interface
+/// roles, delegations. Listener, store and retention changes are reported
+/// and need a restart.
+pub(crate) fn reload(cfg: &registry::Config) {
+    let Some((fixed, tx)) = RELOAD.get() else {
+        if cfg.flows.is_some() {
+            tracing::warn!("SIGHUP: [flows] added: restart caribix to start flow collection");
+        }
+        return;
+    };
+    let spec = match spec_from_config(cfg) {
+        None => {
+            tracing::warn!("SIGHUP: [flows] removed: restart caribix to stop flow collection");
+            return;
+        }
+        Some(Err(e)) => {
+            tracing::error!("SIGHUP: {e}; flow collection keeps its configuration");
+            return;
+        }
+        Some(Ok(s)) => s,
+    };
+    let now = Fixed {
+        sflow: spec.sflow,
+        ipfix: spec.ipfix,
+        store: spec.store.clone(),
+        retention: spec.retention,
+    };
+    if now != *fixed {
+        tracing::warn!(
+            "SIGHUP: [flows] listeners, store or retention changed: restart caribix to apply them"
+        );
+    }
+    if let Some(shared) = shared() {
+        *shared.names.write().unwrap_or_else(|e| e.into_inner()) = spec
+            .members
+            .members()
+            .map(|m| (m.asn, m.name.clone()))
+            .collect();
+    }
+    let _ = tx.send(Reconfig {
+        members: spec.members,
+        delegations: spec.delegations,
+    });
+}
 
 /// The running collector's store and names, when `[flows]` is configured.
 pub(crate) fn shared() -> Option<Arc<Shared>> {
@@ -219,10 +302,20 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
         .collect();
     let shared = Arc::new(Shared {
         store: Mutex::new(store),
-        names,
+        names: std::sync::RwLock::new(names),
         live: Mutex::new(Live::default()),
     });
     if SHARED.set(shared.clone()).is_err() {
+        return Err("flow collection started twice".into());
+    }
+    let (reload_tx, reload_rx) = mpsc::unbounded_channel();
+    let fixed = Fixed {
+        sflow: spec.sflow,
+        ipfix: spec.ipfix,
+        store: spec.store.clone(),
+        retention: spec.retention,
+    };
+    if RELOAD.set((fixed, reload_tx)).is_err() {
         return Err("flow collection started twice".into());
     }
     let (flush_tx, flush_rx) = mpsc::channel(4);
@@ -253,6 +346,7 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
         sflow,
         ipfix,
         flush_rx,
+        reload_rx,
         rs,
         spec.flush_every,
         spec.prefixes_every,
@@ -302,6 +396,7 @@ impl Task {
         sflow: Option<UdpSocket>,
         ipfix: Option<UdpSocket>,
         mut flush_rx: mpsc::Receiver<oneshot::Sender<()>>,
+        mut reload_rx: mpsc::UnboundedReceiver<Reconfig>,
         rs: Option<Handle>,
         flush_every: Duration,
         prefixes_every: Duration,
@@ -351,6 +446,7 @@ impl Task {
                     rs_next = tokio::time::Instant::now() + gap;
                 }
                 Some(list) = pfx_rx.recv() => self.set_prefixes(list),
+                Some(rc) = reload_rx.recv() => self.reconfigure(rc),
             }
         }
     }
@@ -411,6 +507,21 @@ impl Task {
             Err(e) => tracing::debug!(%from, "{what} datagram dropped: {e}"),
         }
         self.metrics.sync(self.decoder.counters());
+    }
+
+    /// Takes a reloaded configuration, keeping what was learned.
+    fn reconfigure(&mut self, rc: Reconfig) {
+        let mut members = rc.members;
+        members.carry_over(&self.members);
+        self.members = members;
+        self.nets
+            .set_delegations(&rc.delegations.unwrap_or_default());
+        self.publish();
+        tracing::info!(
+            members = self.members.members().count(),
+            macs = self.members.configured_macs().count(),
+            "flow collection: configuration reloaded"
+        );
     }
 
     /// Publishes the MAC table for the API.
@@ -679,7 +790,7 @@ impl FlowMetrics {
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
-            .field("members", &self.names.len())
+            .field("members", &self.names().len())
             .finish()
     }
 }

@@ -134,6 +134,7 @@ fn reload(file: &Path, handles: &[(String, daemon::Handle)], sources: &mut Polic
         }
     };
     sources.configure(&cfg);
+    crate::flows::reload(&cfg);
     for rs in &cfg.route_servers {
         match handles.iter().find(|(name, _)| *name == rs.name) {
             Some((_, h)) => {

@@ -235,7 +235,7 @@ async fn macs() -> Response {
             json!({
                 "mac": m.mac.to_string(),
                 "asn": m.asn,
-                "name": shared.names.get(&m.asn).cloned().unwrap_or_default(),
+                "name": shared.name(m.asn),
                 "source": match m.source {
                     crate::flows::MacSource::Config => "config",
                     crate::flows::MacSource::Learned => "learned",
@@ -256,7 +256,7 @@ async fn bilateral(Query(w): Query<Window>) -> Response {
     }
     let r = with_store(&w, |s, from, to| {
         let rows = lock(s).sessions(from, to)?;
-        let name = |asn: u32| s.names.get(&asn).cloned().unwrap_or_default();
+        let name = |asn: u32| s.name(asn);
         Ok(rows
             .iter()
             .map(|r| {
@@ -298,7 +298,7 @@ async fn members(Query(w): Query<Window>) -> Response {
             .map(|m| {
                 json!({
                     "asn": m.asn,
-                    "name": s.names.get(&m.asn).cloned().unwrap_or_default(),
+                    "name": s.name(m.asn),
                     "in_bytes": m.in_bytes,
                     "out_bytes": m.out_bytes,
                     "in_packets": m.in_packets,
@@ -354,9 +354,7 @@ async fn opportunities(Query(w): Query<Window>) -> Response {
     }
     let r = with_store(&w, |s, from, to| {
         let m = lock(s).local(from, to)?;
-        let dir = Directory {
-            members: s.names.clone(),
-        };
+        let dir = Directory { members: s.names() };
         Ok(rank_opportunities(
             m.pairs.iter().map(|((a, b), v)| (*a, *b, *v)),
             &dir,

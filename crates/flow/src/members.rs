@@ -243,6 +243,17 @@ impl MemberTable {
         out
     }
 
+    /// Takes over what `old` gathered at run time: the route server's
+    /// prefixes and the learned MACs (except those now configured). For a
+    /// table rebuilt from a reloaded configuration.
+    pub fn carry_over(&mut self, old: &MemberTable) {
+        self.prefixes = old.prefixes.clone();
+        self.learned = old.learned.clone();
+        for mac in self.macs.keys() {
+            self.learned.forget(*mac);
+        }
+    }
+
     /// The MACs learned so far.
     pub fn learned(&self) -> &MacTable {
         &self.learned
