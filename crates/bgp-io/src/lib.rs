@@ -39,7 +39,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bgp_session::{
-    collision, Direction, DownReason, Input, Negotiated, Output, Session, State, Timer, Verdict,
+    collision, connection_to_keep, Direction, DownReason, Input, Negotiated, Output, Session,
+    State, Timer, Verdict,
 };
 use bgp_wire::RouteRefresh;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -405,17 +406,33 @@ async fn settle(
     outputs: &mut Vec<Output>,
     events: &mpsc::UnboundedSender<Event>,
     status: &SharedStatus,
+    fresh_open: bool,
 ) -> bool {
     let Some(c) = cand.as_ref() else { return false };
     // RFC 4724 §4.2: a new connection from a peer that announced graceful
     // restart means it restarted; the old session is dead.
-    let restarted = session.state() == State::Established
+    let restarted = !fresh_open
+        && session.state() == State::Established
         && session
             .negotiated()
             .is_some_and(|n| n.graceful_restart.is_some())
         && c.session.peer_identity().is_some();
     let verdict = if restarted {
         Verdict::CloseExisting
+    } else if fresh_open && session.state() == State::Established {
+        // The peer's OPEN and KEEPALIVE came in one read: decide as RFC
+        // 4271 §6.8 does in OpenConfirm, where the peer decided (an
+        // Established session that wins by being first would make the
+        // two sides close different connections).
+        let cfg = session.config();
+        match (session.peer_identity(), session.direction()) {
+            (Some((id, asn)), Some(dir))
+                if connection_to_keep(cfg.local_id, cfg.local_as, id, asn) != dir =>
+            {
+                Verdict::CloseExisting
+            }
+            _ => Verdict::CloseNew,
+        }
     } else {
         match collision(session, &c.session) {
             // The connection in use has not even sent an OPEN (DelayOpen)
@@ -444,6 +461,11 @@ async fn settle(
             let Some(mut c) = cand.take() else {
                 return false;
             };
+            if fresh_open {
+                // What the session said on that OPEN (KEEPALIVE,
+                // Established) is void: it loses.
+                outputs.clear();
+            }
             let input = if restarted {
                 Input::TcpConnectionFails
             } else {
@@ -521,16 +543,33 @@ async fn run_connection(
     let mut cand: Option<Candidate> = None;
     let mut deferred: Option<Option<Command>> = None;
     loop {
+        // The peer's OPEN on the connection in use settles a collision
+        // with a candidate before anything else is acted on.
+        if cand.is_some()
+            && outputs
+                .iter()
+                .any(|o| matches!(o, Output::OpenReceived { .. }))
+            && settle(
+                session,
+                &mut stream,
+                &mut cand,
+                outputs,
+                events,
+                status,
+                true,
+            )
+            .await
+        {
+            drop_queued_updates(commands, &mut deferred);
+        }
         // Act on outputs.
         let mut close = false;
-        let mut open_received = false;
         let mut wbuf: Vec<u8> = Vec::new();
         for o in outputs.drain(..) {
             match o {
                 Output::Send(b) => wbuf.extend_from_slice(&b),
                 Output::Disconnect => close = true,
-                Output::Connect => {}
-                Output::OpenReceived { .. } => open_received = true,
+                Output::Connect | Output::OpenReceived { .. } => {}
                 other => report(session, other, events, status),
             }
         }
@@ -560,12 +599,6 @@ async fn run_connection(
             // The connection is gone: run_peer acts on what the session
             // says next (restart timers, a new connection).
             return false;
-        }
-        if open_received && cand.is_some() {
-            if settle(session, &mut stream, &mut cand, outputs, events, status).await {
-                drop_queued_updates(commands, &mut deferred);
-            }
-            continue;
         }
         let deadline = match (
             next_deadline(session),
@@ -605,7 +638,7 @@ async fn run_connection(
                     match c.progress().await {
                         None => cand = None,
                         Some(true) => {
-                            if settle(session, &mut stream, &mut cand, outputs, events, status).await {
+                            if settle(session, &mut stream, &mut cand, outputs, events, status, false).await {
                                 drop_queued_updates(commands, &mut deferred);
                             }
                         }

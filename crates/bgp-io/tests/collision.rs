@@ -301,3 +301,105 @@ async fn two_active_speakers_settle_on_one_connection() {
     assert_eq!((a_ups, b_ups), (1, 1), "each side Established exactly once");
     assert!(*count.lock().unwrap() >= 2, "both sides connected");
 }
+
+/// A Cease 6/7 for the connection in use, as the peer sends it when it
+/// resolved the collision first.
+fn cease_collision() -> Vec<u8> {
+    let mut out = Vec::new();
+    bgp_wire::message::write_notification(
+        &mut out,
+        &bgp_wire::Notification {
+            code: 6,
+            subcode: 7,
+            data: Vec::new(),
+        },
+    );
+    out
+}
+
+/// The peer (higher identifier, announcing graceful restart like BIRD's
+/// default `graceful restart aware`) answers our connection at once, so
+/// our session is Established before its own connection is seen; it then
+/// resolves the collision itself: Cease 6/7 on ours, its own goes on.
+/// `cease_first`: the Cease comes before the OPEN on its connection.
+async fn peer_resolves_first(cease_first: bool) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut local = start_local(Ipv4Addr::new(10, 0, 0, 1), Some(l.local_addr().unwrap()));
+    let (mut ours, _) = timeout(T, l.accept()).await.unwrap().unwrap();
+    ours.write_all(&peer_open(Ipv4Addr::new(10, 0, 0, 9), true))
+        .await
+        .unwrap();
+    established(&mut local).await;
+    let mut theirs = connect_inbound(&local).await;
+    if cease_first {
+        ours.write_all(&cease_collision()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        theirs
+            .write_all(&peer_open(Ipv4Addr::new(10, 0, 0, 9), true))
+            .await
+            .unwrap();
+    } else {
+        theirs
+            .write_all(&peer_open(Ipv4Addr::new(10, 0, 0, 9), true))
+            .await
+            .unwrap();
+        ours.write_all(&cease_collision()).await.unwrap();
+    }
+    // The session comes back on the peer's connection, which stays.
+    let mut downs = 0;
+    loop {
+        match next_event(&mut local).await {
+            Event::Down(_) => downs += 1,
+            Event::Established(_) => break,
+            _ => {}
+        }
+    }
+    assert_eq!(downs, 1);
+    assert!(stays_open(&mut theirs, Duration::from_millis(800)).await);
+    assert_eq!(local.status.lock().unwrap().state, State::Established);
+}
+
+#[tokio::test]
+async fn peer_that_resolved_first_keeps_its_connection_cease_first() {
+    peer_resolves_first(true).await;
+}
+
+#[tokio::test]
+async fn peer_that_resolved_first_keeps_its_connection_open_first() {
+    peer_resolves_first(false).await;
+}
+
+/// The peer's OPEN and KEEPALIVE arrive together on our connection while
+/// the peer's own connection waits for its OPEN: the collision is decided
+/// as in OpenConfirm (the identifier rule, as the peer decides it), not
+/// by "Established wins", so both sides keep the same connection.
+#[tokio::test]
+async fn open_and_keepalive_in_one_read_still_follow_the_identifier_rule() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut local = start_local(Ipv4Addr::new(10, 0, 0, 1), Some(l.local_addr().unwrap()));
+    let (mut ours, _) = timeout(T, l.accept()).await.unwrap().unwrap();
+    let mut theirs = connect_inbound(&local).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    ours.write_all(&peer_open(Ipv4Addr::new(10, 0, 0, 9), true))
+        .await
+        .unwrap();
+    assert_eq!(next_notification(&mut ours).await, Some((6, 7)));
+    theirs
+        .write_all(&peer_open(Ipv4Addr::new(10, 0, 0, 9), true))
+        .await
+        .unwrap();
+    let mut ups = 0;
+    loop {
+        match next_event(&mut local).await {
+            Event::Established(_) => {
+                ups += 1;
+                break;
+            }
+            Event::Down(_) => assert_eq!(ups, 0, "an Established session went down"),
+            _ => {}
+        }
+    }
+    assert_eq!(ups, 1);
+    assert!(stays_open(&mut theirs, Duration::from_millis(800)).await);
+    assert_eq!(local.status.lock().unwrap().state, State::Established);
+}
