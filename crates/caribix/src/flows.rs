@@ -343,10 +343,12 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
         metrics: FlowMetrics::register(),
     };
     tokio::spawn(task.run(
-        sflow,
-        ipfix,
-        flush_rx,
-        reload_rx,
+        Inputs {
+            sflow,
+            ipfix,
+            flush_rx,
+            reload_rx,
+        },
         rs,
         spec.flush_every,
         spec.prefixes_every,
@@ -390,17 +392,28 @@ fn rs_prefixes(h: &Handle, tx: mpsc::Sender<Vec<(Prefix, u32)>>) {
     });
 }
 
+/// What the collector task listens to.
+struct Inputs {
+    sflow: Option<UdpSocket>,
+    ipfix: Option<UdpSocket>,
+    flush_rx: mpsc::Receiver<oneshot::Sender<()>>,
+    reload_rx: mpsc::UnboundedReceiver<Reconfig>,
+}
+
 impl Task {
     async fn run(
         mut self,
-        sflow: Option<UdpSocket>,
-        ipfix: Option<UdpSocket>,
-        mut flush_rx: mpsc::Receiver<oneshot::Sender<()>>,
-        mut reload_rx: mpsc::UnboundedReceiver<Reconfig>,
+        inputs: Inputs,
         rs: Option<Handle>,
         flush_every: Duration,
         prefixes_every: Duration,
     ) {
+        let Inputs {
+            sflow,
+            ipfix,
+            mut flush_rx,
+            mut reload_rx,
+        } = inputs;
         let mut b1 = vec![0u8; 65_536];
         let mut b2 = vec![0u8; 65_536];
         let mut flush_tick = tokio::time::interval(flush_every);
