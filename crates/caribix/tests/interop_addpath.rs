@@ -11,6 +11,7 @@
 
 mod interop;
 mod interop_gr_bird;
+mod support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -56,12 +57,7 @@ fn add_path_member_sees_every_path_and_loses_only_the_withdrawn_one() {
             m.member_toml("passive = true\nadd_path = true\n"),
         ],
     );
-    let conf = lab.write("caribix.toml", &conf);
-    lab.spawn(
-        "rs",
-        "caribix",
-        &[env!("CARGO_BIN_EXE_caribix"), "run", &conf],
-    );
+    lab.start_rs(&conf);
     for x in [&mut a, &mut b, &mut m] {
         x.start(&mut lab, false);
     }

@@ -20,6 +20,7 @@
 
 mod interop;
 mod interop_gr_bird;
+mod support;
 
 use std::time::Duration;
 
@@ -72,12 +73,7 @@ fn both_sides_active_settle_on_one_connection() {
     m.active = true;
     m.extra = "  connect delay time 1;\n  debug { states, events, packets };\n".to_string();
     let conf = rs_config("connect_retry = 2\n", &[m.member_toml("passive = false\n")]);
-    let conf = lab.write("caribix.toml", &conf);
-    let rs_pid = lab.spawn(
-        "rs",
-        "caribix",
-        &[env!("CARGO_BIN_EXE_caribix"), "run", &conf],
-    );
+    let rs_pid = lab.start_rs(&conf);
     let id = m.rs_id4();
     wait_until("caribix's API", Duration::from_secs(30), || {
         rs_session(&lab, &id)

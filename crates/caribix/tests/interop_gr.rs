@@ -15,6 +15,7 @@
 
 mod interop;
 mod interop_gr_bird;
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -76,12 +77,7 @@ fn setup(test_id: &str, restart_time: u16) -> (Lab, Bird, Bird) {
             o.member_toml("passive = true\n"),
         ],
     );
-    let conf = lab.write("caribix.toml", &conf);
-    lab.spawn(
-        "rs",
-        "caribix",
-        &[env!("CARGO_BIN_EXE_caribix"), "run", &conf],
-    );
+    lab.start_rs(&conf);
     r.start(&mut lab, false);
     o.start(&mut lab, false);
     wait_until("both members Established", Duration::from_secs(60), || {

@@ -6,6 +6,7 @@
 //! reconnects and its routes return.
 
 mod interop;
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -39,12 +40,7 @@ fn silent_member_is_dropped_on_hold_timer_expiry_and_comes_back() {
     let mut members = vec![bird, gobgp];
     let mut lab = Lab::new("h", &[("rs", 1), ("bird", 11), ("gobgp", 12)]);
     // The route server proposes 9 s on every session.
-    let conf = lab.write("caribix.toml", &interop::rs_config(&members, Some(9)));
-    lab.spawn(
-        "rs",
-        "caribix",
-        &[env!("CARGO_BIN_EXE_caribix"), "run", &conf],
-    );
+    lab.start_rs(&interop::rs_config(&members, Some(9)));
     for m in &mut members {
         m.start(&mut lab);
     }

@@ -29,6 +29,7 @@
 //! only ever seen inside the test's own network namespaces.
 
 mod interop;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -230,12 +231,7 @@ fn five_implementations_exchange_routes_through_caribix() {
     let mut boxes: Vec<(&str, u8)> = vec![("rs", 1)];
     boxes.extend(members.iter().map(|m| (m.name.as_str(), m.n)));
     let mut lab = Lab::new("m", &boxes);
-    let conf = lab.write("caribix.toml", &interop::rs_config(&members, None));
-    lab.spawn(
-        "rs",
-        "caribix",
-        &[env!("CARGO_BIN_EXE_caribix"), "run", &conf],
-    );
+    lab.start_rs(&interop::rs_config(&members, None));
     for m in &mut members {
         m.start(&mut lab);
     }

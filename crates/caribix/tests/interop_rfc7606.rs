@@ -20,6 +20,7 @@
 //! re-announcement afterwards brings the first route back.
 
 mod interop;
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -107,12 +108,7 @@ fn malformed_optional_attributes_get_rfc7606_treatment_and_sessions_stay_up() {
     let mut boxes: Vec<(&str, u8)> = vec![("rs", 1)];
     boxes.extend(members.iter().map(|m| (m.name.as_str(), m.n)));
     let mut lab = Lab::new("f", &boxes);
-    let conf = lab.write("caribix.toml", &interop::rs_config(&members, None));
-    lab.spawn(
-        "rs",
-        "caribix",
-        &[env!("CARGO_BIN_EXE_caribix"), "run", &conf],
-    );
+    lab.start_rs(&interop::rs_config(&members, None));
     for m in &mut members {
         m.start(&mut lab);
     }

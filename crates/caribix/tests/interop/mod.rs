@@ -117,23 +117,14 @@ pub(crate) fn run(args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// Poll `f` every half second until it returns `Ok`, or fail the test
-/// after `timeout` with the last reason it gave.
+/// Poll `f` until it returns `Ok`, or fail the test after `timeout` with
+/// the last reason it gave ([`crate::support::wait::wait_until`]).
 pub(crate) fn wait_until<T>(
     what: &str,
     timeout: Duration,
-    mut f: impl FnMut() -> Result<T, String>,
+    f: impl FnMut() -> Result<T, String>,
 ) -> T {
-    let start = Instant::now();
-    loop {
-        match f() {
-            Ok(v) => return v,
-            Err(e) if start.elapsed() >= timeout => {
-                panic!("timed out after {timeout:?} waiting for {what}: {e}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(500)),
-        }
-    }
+    crate::support::wait::wait_until(timeout, what, f)
 }
 
 struct Proc {
@@ -278,6 +269,17 @@ impl Lab {
             child,
         });
         pid
+    }
+
+    /// Write `config` to `caribix.toml` and start `caribix run` on it in
+    /// the route server's box (`rs`), its output in `caribix.log`; its PID.
+    pub(crate) fn start_rs(&mut self, config: &str) -> u32 {
+        let conf = self.write("caribix.toml", config);
+        self.spawn(
+            "rs",
+            "caribix",
+            &[env!("CARGO_BIN_EXE_caribix"), "run", &conf],
+        )
     }
 
     /// Run a command inside a box's namespace to completion.
