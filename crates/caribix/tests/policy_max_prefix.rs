@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use support::api::{http_get, neighbor};
 use support::config::{max_prefix, member, Ixp};
 use support::exabgp::{exabgp_conf, exabgp_path, rib, routes, spawn_exabgp};
-use support::proc::{caribix_log, start_caribix, Procs};
+use support::proc::{caribix_log, sighup, start_caribix, Procs};
 use support::wait::wait_for;
 use support::{free_tcp, tempdir};
 
@@ -209,6 +209,116 @@ fn max_prefix_warning_mode_keeps_the_session() {
     );
     let p = http_get(web_port, "/api/v1/policy").expect("/api/v1/policy");
     assert_eq!(p["max_prefix_action"], "warning", "{p}");
+    drop(procs);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A SIGHUP reload checks max-prefix at once (decision 0072), without
+/// waiting for the member's next UPDATE: A's IPv4 limit is lowered from
+/// 10 to 2 under its 3 routes, and it gets the Cease (RFC 4486 subcode
+/// 1); C (warning mode, limit 2) had its /25 rejected (prefix length, code
+/// 13) until the reload allows /25 for it, and is then warned once with
+/// its session up. Neither member sends anything after the reload.
+#[test]
+fn max_prefix_checked_right_after_a_reload() {
+    let _ = exabgp_path(); // fail early and clearly when missing
+    let n = 150 + (std::process::id() + 73) % 100;
+    let ip = |h: u8| format!("127.0.{n}.{h}");
+    let (ia, ib, ic) = (ip(41), ip(42), ip(43));
+    let dir = tempdir("maxpfx-reload");
+    let bgp_port = free_tcp();
+    let web_port = free_tcp();
+    const C: u32 = 64498;
+    let lan = format!("127.0.{n}.0/24");
+    let config = |limit_a: u32, c_len: &str| {
+        Ixp {
+            name: "Max-prefix reload test IXP",
+            lan_v4: &lan,
+            bgp: bgp_port,
+            web: Some(web_port),
+            route_server: "hold_time = 30\nmax_prefix_restart = 1",
+            ..Ixp::default()
+        }
+        .toml(&[
+            member(A, "A", &ia, &max_prefix(limit_a, 10)),
+            member(B, "B", &ib, &max_prefix(100, 10)),
+            member(
+                C,
+                "C",
+                &ic,
+                &format!(
+                    "{}\npolicy = {{ max_prefix_action = \"warning\"{c_len} }}",
+                    max_prefix(2, 10)
+                ),
+            ),
+        ])
+    };
+    let cfg_path = dir.join("caribix.toml");
+    std::fs::write(&cfg_path, config(10, "")).expect("write caribix.toml");
+    let routes_a = routes(&["11.5.0.0/24", "11.5.1.0/24", "11.5.2.0/24"], &ia, A);
+    let routes_c = routes(&["11.6.0.0/24", "11.6.1.0/24", "11.6.2.0/25"], &ic, C);
+    let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp_port, &routes_a);
+    let conf_b = exabgp_conf(&dir, "b", B, &ib, bgp_port, &[]);
+    let conf_c = exabgp_conf(&dir, "c", C, &ic, bgp_port, &routes_c);
+    let mut procs = Procs(Vec::new());
+    start_caribix(&mut procs, &dir, &cfg_path, 1, web_port);
+    let caribix_pid = procs.0[0].id();
+    procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
+    procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
+    procs.0.push(spawn_exabgp(&dir, "c", &conf_c));
+    let id_a = format!("AS{A}_127_0_{n}_41");
+    let id_c = format!("AS{C}_127_0_{n}_43");
+
+    // Before: A has 3 of 10, C 2 accepted of 2 and the /25 filtered.
+    wait_for("A's and C's routes at B", Duration::from_secs(30), || {
+        let r = rib(&dir, "b");
+        r.keys().filter(|p| p.starts_with("11.5.")).count() == 3
+            && r.keys().filter(|p| p.starts_with("11.6.")).count() == 2
+    });
+    wait_for("C's /25 filtered", Duration::from_secs(10), || {
+        neighbor(web_port, &id_c).is_some_and(|v| v["routes"]["filtered"] == 1)
+    });
+    let v = neighbor(web_port, &id_c).expect("neighbor C");
+    assert_eq!(v["max_prefix"]["warnings"], 0, "{v}");
+    assert_eq!(v["routes"]["accepted"], 2, "{v}");
+    let v = neighbor(web_port, &id_a).expect("neighbor A");
+    assert_eq!(v["state"], "Established", "{v}");
+    assert!(v["last_error"].is_null(), "{v}");
+
+    // The reload: A's limit down to 2, /25 allowed for C.
+    std::fs::write(
+        &cfg_path,
+        config(2, ", ipv4_prefix_len = { min = 8, max = 25 }"),
+    )
+    .expect("rewrite caribix.toml");
+    sighup(caribix_pid);
+    wait_for(
+        "A's Cease after the reload",
+        Duration::from_secs(15),
+        || {
+            neighbor(web_port, &id_a).is_some_and(|v| {
+                v["last_error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("Maximum Number of Prefixes"))
+            })
+        },
+    );
+    wait_for("A's routes withdrawn at B", Duration::from_secs(10), || {
+        !rib(&dir, "b").keys().any(|p| p.starts_with("11.5."))
+    });
+    wait_for("C warned after the reload", Duration::from_secs(15), || {
+        neighbor(web_port, &id_c).is_some_and(|v| v["max_prefix"]["warnings"] == 1)
+    });
+    let v = neighbor(web_port, &id_c).expect("neighbor C");
+    assert_eq!(v["state"], "Established", "{v}");
+    assert!(v["last_error"].is_null(), "{v}");
+    assert_eq!(v["routes"]["accepted"], 3, "{v}");
+    assert_eq!(v["max_prefix"]["excess"], serde_json::json!([1, 0]), "{v}");
+    wait_for("C's /25 at B", Duration::from_secs(10), || {
+        rib(&dir, "b").contains_key("11.6.2.0/25")
+    });
+    let text = caribix_log(&dir, 1);
+    assert!(text.contains("configuration reloaded"), "{text}");
     drop(procs);
     let _ = std::fs::remove_dir_all(&dir);
 }
