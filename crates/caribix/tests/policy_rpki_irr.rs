@@ -54,7 +54,7 @@ use support::api::{filtered, http_get, neighbor};
 use support::config::{max_prefix, member, Ixp, RS};
 use support::exabgp::{exabgp_conf, exabgp_path, rib, routes, spawn_exabgp};
 use support::proc::{caribix_log, kill_and_reap, sighup, spawn_caribix, Procs};
-use support::rpki::{write_vrps, StayRtr, WhoisData, WhoisServer};
+use support::rpki::{stayrtr, write_vrps, WhoisData, WhoisServer};
 use support::wait::wait_for;
 use support::{free_tcp, tempdir};
 
@@ -148,7 +148,7 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
     let v0: Vec<(&str, u8, u32)> = vec![("11.5.0.0/16", 24, A), ("11.8.0.0/16", 16, A)];
     write_vrps(&vrp_file, &v0);
     let rtr_port = free_tcp();
-    let mut stayrtr = StayRtr::start(&vrp_file, rtr_port);
+    let mut stayrtr = stayrtr(&vrp_file, rtr_port);
     // IRR: A's AS-SET is A alone; its route objects cover 11.5, 11.7, 11.8.
     std::fs::write(
         dir.join("irr.db"),
@@ -573,7 +573,7 @@ fn aspa_from_json_rejects_invalid_upstream_paths() {
     let vrp_file = dir.join("vrps.json");
     write_vrps(&vrp_file, &[]);
     let rtr_port = free_tcp();
-    let _stayrtr = StayRtr::start(&vrp_file, rtr_port);
+    let _stayrtr = stayrtr(&vrp_file, rtr_port);
     std::fs::write(
         dir.join("aspa.json"),
         format!(
@@ -635,8 +635,8 @@ fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
     write_vrps(&f1, &[("11.15.0.0/16", 24, OTHER)]);
     write_vrps(&f2, &[("11.15.0.0/16", 24, A)]);
     let (p1, p2) = (free_tcp(), free_tcp());
-    let _c1 = StayRtr::start(&f1, p1);
-    let _c2 = StayRtr::start(&f2, p2);
+    let _c1 = stayrtr(&f1, p1);
+    let _c2 = stayrtr(&f2, p2);
     let rpsl = |extra: &str| {
         std::fs::write(
             dir.join("irr.db"),

@@ -1,6 +1,6 @@
 //! RPKI and IRR sources for the end-to-end tests: a StayRTR process
 //! (Debian `stayrtr`) serving a VRP file the test rewrites, that file
-//! written atomically, and a small IRRd-style whois server whose data the
+//! written atomically (both from crates/rov's test helpers), and a small IRRd-style whois server whose data the
 //! test may change while it runs.
 //!
 //! Not here: RPSL files (the tests write them inline) and the RTR client,
@@ -8,100 +8,28 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::Duration;
 
-use super::free_tcp;
-use super::proc::kill_and_reap;
+/// The RTR tests' helpers of crates/rov (StayRTR processes, rpki-client
+/// JSON), shared rather than written twice.
+#[path = "../../../rov/tests/common/mod.rs"]
+mod rov_common;
 
-/// A StayRTR process (Debian `stayrtr`) serving a JSON file of VRPs that
-/// the test rewrites; killed (by PID) on drop. A missing program fails
-/// the test.
-pub struct StayRtr {
-    pub child: Child,
-    pub addr: String,
-    pub log: PathBuf,
+pub use rov_common::StayRtr;
+
+/// StayRTR serving `json` on `port` (RTR version 2, StayRTR's default),
+/// re-reading it every second; RTR refresh 30 s, retry 2 s, expire 7200 s
+/// (the client's own timers). A missing program fails the test.
+pub fn stayrtr(json: &Path, port: u16) -> StayRtr {
+    StayRtr::start(json, port, 2, 30, 2, 7200)
 }
 
-impl StayRtr {
-    /// Serves `json` on `port`, re-reading it every second; RTR refresh
-    /// 30 s, retry 2 s, expire 7200 s (the client's own timers).
-    pub fn start(json: &Path, port: u16) -> StayRtr {
-        let addr = format!("127.0.0.1:{port}");
-        let log = json.with_file_name(format!("stayrtr-{port}.log"));
-        let logf = std::fs::File::create(&log).expect("create the StayRTR log");
-        let child = Command::new("stayrtr")
-            .args(["-cache"])
-            .arg(json)
-            .args(["-bind", &addr, "-checktime=false", "-refresh", "1"])
-            .arg("-metrics.addr")
-            .arg(format!("127.0.0.1:{}", free_tcp()))
-            .args([
-                "-rtr.refresh",
-                "30",
-                "-rtr.retry",
-                "2",
-                "-rtr.expire",
-                "7200",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(logf)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run stayrtr ({e}): install the Debian package stayrtr \
-                     (scripts/install-deps) — this test needs a real RTR cache"
-                )
-            });
-        let s = StayRtr { child, addr, log };
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if TcpStream::connect(&s.addr).is_ok() {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "stayrtr did not listen on {} within 10 s; its log:\n{}",
-            s.addr,
-            std::fs::read_to_string(&s.log).unwrap_or_default()
-        );
-    }
-
-    /// Kills the process (by PID) and waits for it.
-    pub fn kill(&mut self) {
-        kill_and_reap(&mut self.child);
-    }
-}
-
-impl Drop for StayRtr {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// rpki-client `vrps.json` for (prefix, max length, AS) triples, written
-/// atomically so StayRTR never reads half a file.
+/// rpki-client `vrps.json` for (prefix, max length, AS) triples and no
+/// ASPA records, written atomically so StayRTR never reads half a file.
 pub fn write_vrps(path: &Path, roas: &[(&str, u8, u32)]) {
-    let roas: Vec<String> = roas
-        .iter()
-        .map(|(p, m, a)| {
-            format!(
-                r#"{{"prefix":"{p}","maxLength":{m},"asn":{a},"ta":"test","expires":4102444800}}"#
-            )
-        })
-        .collect();
-    let text = format!(
-        r#"{{"metadata":{{"buildtime":"2026-11-23T00:00:00Z","roas":{}}},"roas":[{}]}}"#,
-        roas.len(),
-        roas.join(",")
-    );
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).expect("write the VRP file");
-    std::fs::rename(&tmp, path).expect("rename the VRP file");
+    rov_common::write_atomic(path, &rov_common::json(roas, &[]));
 }
 
 /// What the test whois server knows: as-set expansions and the IPv4 and

@@ -1,5 +1,7 @@
 //! Helpers for the RTR tests: free ports, temporary directories, StayRTR
-//! processes killed by PID when dropped, bounded waiting.
+//! processes killed by PID when dropped, bounded waiting. The caribix
+//! end-to-end tests include this file too (crates/caribix/tests/support/
+//! rpki.rs) for StayRTR and its JSON.
 
 #![allow(dead_code, unreachable_pub)]
 
