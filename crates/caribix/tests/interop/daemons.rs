@@ -61,6 +61,36 @@ impl Announce {
         self.prefix.contains(':')
     }
 
+    /// The standard communities as `x:y`, joined by `sep`.
+    pub(crate) fn communities_joined(&self, sep: &str) -> String {
+        let v: Vec<String> = self
+            .communities
+            .iter()
+            .map(|(x, y)| format!("{x}:{y}"))
+            .collect();
+        v.join(sep)
+    }
+
+    /// The large communities as `x:y:z`, joined by `sep`.
+    pub(crate) fn large_joined(&self, sep: &str) -> String {
+        let v: Vec<String> = self
+            .large
+            .iter()
+            .map(|(x, y, z)| format!("{x}:{y}:{z}"))
+            .collect();
+        v.join(sep)
+    }
+
+    /// The route targets as `{prefix}x:y`, joined by `sep`.
+    pub(crate) fn rts_joined(&self, prefix: &str, sep: &str) -> String {
+        let v: Vec<String> = self
+            .rts
+            .iter()
+            .map(|(x, y)| format!("{prefix}{x}:{y}"))
+            .collect();
+        v.join(sep)
+    }
+
     fn family(&self) -> &'static str {
         if self.is_v6() {
             "ipv6"
@@ -556,24 +586,13 @@ impl Member {
                 let _ = writeln!(c, " set metric {m}");
             }
             if !a.communities.is_empty() {
-                let v: Vec<String> = a
-                    .communities
-                    .iter()
-                    .map(|(x, y)| format!("{x}:{y}"))
-                    .collect();
-                let _ = writeln!(c, " set community {}", v.join(" "));
+                let _ = writeln!(c, " set community {}", a.communities_joined(" "));
             }
             if !a.large.is_empty() {
-                let v: Vec<String> = a
-                    .large
-                    .iter()
-                    .map(|(x, y, z)| format!("{x}:{y}:{z}"))
-                    .collect();
-                let _ = writeln!(c, " set large-community {}", v.join(" "));
+                let _ = writeln!(c, " set large-community {}", a.large_joined(" "));
             }
             if !a.rts.is_empty() {
-                let v: Vec<String> = a.rts.iter().map(|(x, y)| format!("{x}:{y}")).collect();
-                let _ = writeln!(c, " set extcommunity rt {}", v.join(" "));
+                let _ = writeln!(c, " set extcommunity rt {}", a.rts_joined("", " "));
             }
         }
         let conf = format!("{dir}/bgpd.conf");
@@ -707,19 +726,7 @@ impl Member {
                     if p.pointer("/peer/peerId").and_then(|x| x.as_str()) != Some(rs) {
                         continue;
                     }
-                    let as_path = p
-                        .pointer("/aspath/segments")
-                        .and_then(|s| s.as_array())
-                        .into_iter()
-                        .flatten()
-                        .flat_map(|s| {
-                            s.get("list")
-                                .and_then(|l| l.as_array())
-                                .cloned()
-                                .unwrap_or_default()
-                        })
-                        .filter_map(|a| a.as_u64().and_then(|a| u32::try_from(a).ok()))
-                        .collect();
+                    let as_path = segment_asns(p.pointer("/aspath/segments"), "list");
                     let nhs = p
                         .get("nexthops")
                         .and_then(|n| n.as_array())
@@ -818,20 +825,10 @@ impl Member {
                 args.extend(["med".into(), m.to_string()]);
             }
             if !a.communities.is_empty() {
-                let v: Vec<String> = a
-                    .communities
-                    .iter()
-                    .map(|(x, y)| format!("{x}:{y}"))
-                    .collect();
-                args.extend(["community".into(), v.join(",")]);
+                args.extend(["community".into(), a.communities_joined(",")]);
             }
             if !a.large.is_empty() {
-                let v: Vec<String> = a
-                    .large
-                    .iter()
-                    .map(|(x, y, z)| format!("{x}:{y}:{z}"))
-                    .collect();
-                args.extend(["large-community".into(), v.join(",")]);
+                args.extend(["large-community".into(), a.large_joined(",")]);
             }
             for (x, y) in &a.rts {
                 args.extend(["rt".into(), format!("{x}:{y}")]);
@@ -878,19 +875,7 @@ impl Member {
                     {
                         match a.get("type").and_then(|t| t.as_u64()) {
                             Some(2) => {
-                                r.as_path = a
-                                    .get("as_paths")
-                                    .and_then(|s| s.as_array())
-                                    .into_iter()
-                                    .flatten()
-                                    .flat_map(|s| {
-                                        s.get("asns")
-                                            .and_then(|l| l.as_array())
-                                            .cloned()
-                                            .unwrap_or_default()
-                                    })
-                                    .filter_map(|x| x.as_u64().and_then(|x| u32::try_from(x).ok()))
-                                    .collect();
+                                r.as_path = segment_asns(a.get("as_paths"), "asns");
                             }
                             Some(3) | Some(14) => {
                                 r.next_hop = a
@@ -1107,6 +1092,23 @@ impl Member {
         }
         Ok(routes)
     }
+}
+
+/// The ASNs of a JSON list of AS_PATH segments, each holding its ASNs
+/// under `key` (FRR: `list`, GoBGP: `asns`), in order.
+fn segment_asns(segments: Option<&serde_json::Value>, key: &str) -> Vec<u32> {
+    segments
+        .and_then(|s| s.as_array())
+        .into_iter()
+        .flatten()
+        .flat_map(|s| {
+            s.get(key)
+                .and_then(|l| l.as_array())
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|a| a.as_u64().and_then(|a| u32::try_from(a).ok()))
+        .collect()
 }
 
 fn json(text: &str) -> Result<serde_json::Value, String> {

@@ -199,28 +199,17 @@ pub(crate) fn exabgp_attrs(asn: u32, a: &Announce) -> String {
         let _ = write!(s, " med {m}");
     }
     if !a.communities.is_empty() {
-        let v: Vec<String> = a
-            .communities
-            .iter()
-            .map(|(x, y)| format!("{x}:{y}"))
-            .collect();
-        let _ = write!(s, " community [ {} ]", v.join(" "));
+        let _ = write!(s, " community [ {} ]", a.communities_joined(" "));
     }
     if !a.large.is_empty() {
-        let v: Vec<String> = a
-            .large
-            .iter()
-            .map(|(x, y, z)| format!("{x}:{y}:{z}"))
-            .collect();
-        let _ = write!(s, " large-community [ {} ]", v.join(" "));
+        let _ = write!(s, " large-community [ {} ]", a.large_joined(" "));
     }
     if !a.rts.is_empty() {
-        let v: Vec<String> = a
-            .rts
-            .iter()
-            .map(|(x, y)| format!("target:{x}:{y}"))
-            .collect();
-        let _ = write!(s, " extended-community [ {} ]", v.join(" "));
+        let _ = write!(
+            s,
+            " extended-community [ {} ]",
+            a.rts_joined("target:", " ")
+        );
     }
     s
 }
