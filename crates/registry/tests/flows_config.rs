@@ -1,28 +1,23 @@
 //! The `[flows]` keys for local-traffic identification: delegation files,
 //! territory country codes and member border routers with interface roles.
 
+mod common;
+
 use registry::Config;
 use std::path::Path;
 
-const BASE: &str = r#"[ixp]
-shortname = "GPIX"
-name = "Guadeloupe IX"
-country = "GP"
+use common::IXP_LAN_V4;
 
-[[peering_lan]]
-name = "main"
-vlan = 10
-ipv4 = "192.0.2.0/24"
-
-[[member]]
-asn = 65001
-name = "Example Telecom"
-ipv4 = ["192.0.2.11"]
-"#;
+/// One member, after [`IXP_LAN_V4`]; the `[flows]` tables come after it.
+const MEMBER: &str =
+    "\n[[member]]\nasn = 65001\nname = \"Example Telecom\"\nipv4 = [\"192.0.2.11\"]\n";
 
 fn load(flows: &str) -> Result<Config, String> {
-    Config::from_toml(Path::new("flows.toml"), &format!("{BASE}\n{flows}"))
-        .map_err(|d| d.to_string())
+    Config::from_toml(
+        Path::new("flows.toml"),
+        &format!("{IXP_LAN_V4}{MEMBER}\n{flows}"),
+    )
+    .map_err(|d| d.to_string())
 }
 
 #[test]

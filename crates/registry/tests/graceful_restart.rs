@@ -2,25 +2,13 @@
 //! values, and the error (with its place) for a time that does not fit the
 //! 12 bits of RFC 4724 §3.
 
+mod common;
+
 use std::path::Path;
 
 use registry::{line_col, Config};
 
-const BASE: &str = r#"[ixp]
-shortname = "GPIX"
-name = "Guadeloupe IXP"
-country = "GP"
-
-[[peering_lan]]
-name = "main"
-vlan = 10
-ipv4 = "192.0.2.0/24"
-
-[route_server]
-asn = 64500
-router_id = "192.0.2.1"
-listen = ["192.0.2.1:179"]
-"#;
+use common::BASE_V4 as BASE;
 
 fn load(extra: &str) -> Result<Config, registry::Diagnostics> {
     Config::from_toml(Path::new("t.toml"), &format!("{BASE}{extra}"))
