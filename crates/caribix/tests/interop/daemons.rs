@@ -63,12 +63,7 @@ impl Announce {
 
     /// The standard communities as `x:y`, joined by `sep`.
     pub(crate) fn communities_joined(&self, sep: &str) -> String {
-        let v: Vec<String> = self
-            .communities
-            .iter()
-            .map(|(x, y)| format!("{x}:{y}"))
-            .collect();
-        v.join(sep)
+        join_pairs(&self.communities, "", sep)
     }
 
     /// The large communities as `x:y:z`, joined by `sep`.
@@ -83,12 +78,7 @@ impl Announce {
 
     /// The route targets as `{prefix}x:y`, joined by `sep`.
     pub(crate) fn rts_joined(&self, prefix: &str, sep: &str) -> String {
-        let v: Vec<String> = self
-            .rts
-            .iter()
-            .map(|(x, y)| format!("{prefix}{x}:{y}"))
-            .collect();
-        v.join(sep)
+        join_pairs(&self.rts, prefix, sep)
     }
 
     fn family(&self) -> &'static str {
@@ -1092,6 +1082,19 @@ impl Member {
         }
         Ok(routes)
     }
+}
+
+/// `{prefix}x:y` for each pair, joined by `sep`.
+fn join_pairs<X: std::fmt::Display, Y: std::fmt::Display>(
+    pairs: &[(X, Y)],
+    prefix: &str,
+    sep: &str,
+) -> String {
+    let v: Vec<String> = pairs
+        .iter()
+        .map(|(x, y)| format!("{prefix}{x}:{y}"))
+        .collect();
+    v.join(sep)
 }
 
 /// The ASNs of a JSON list of AS_PATH segments, each holding its ASNs
