@@ -7,7 +7,11 @@
 //! prefix, a path with the wrong first AS, a wrong next hop, an RPKI
 //! invalid route (code 14), a route whose origin is not in its AS-SET
 //! (code 9) and a prefix outside its AS-SET (code 12), which the IXP
-//! policy rejects and the looking glass explains.
+//! policy rejects and the looking glass explains. It also asks the other
+//! members to drop traffic to one host of its own space: a /32 with the
+//! BLACKHOLE community (RFC 7999, 65535:666), accepted although longer
+//! than /24 and RPKI invalid (its ROA stops at /24), and exported with
+//! NO_EXPORT added.
 //!
 //! The RPKI data comes over RTR (RFC 8210) from an in-process cache
 //! (`rov::RtrServer` on a loopback port of its own) to the same RTR client
@@ -19,9 +23,10 @@
 //!
 //! With `--check`, the demo verifies at the end that every member session
 //! is Established, every member holds every other member's accepted routes
-//! (and none of its own, and none of the rejected ones), and the rejected
-//! routes are kept with exactly their reasons; it exits non-zero
-//! otherwise: the integration test runs it that way.
+//! (and none of its own, and none of the rejected ones), the rejected
+//! routes are kept with exactly their reasons, and the BLACKHOLE route
+//! reached another member with NO_EXPORT and shows so in the API; it
+//! exits non-zero otherwise: the integration test runs it that way.
 
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
@@ -218,6 +223,10 @@ const DEMO_RPKI_INVALID: (Prefix, u32) = (Prefix::V4(0x2d00_0600, 24), 64510);
 
 /// The misconfigured member's registered space (its route object).
 const BAD_MEMBER_SPACE: Prefix = Prefix::V4(0x2d00_0000, 16);
+
+/// The host the misconfigured member blackholes (RFC 7999): 45.0.4.66/32,
+/// inside its good route 45.0.4.0/24 and its registered space.
+const DEMO_BLACKHOLE: Prefix = Prefix::V4(0x2d00_0442, 32);
 
 /// The codes a bad route is rejected with besides the one it was built
 /// for: outside the member's registered space (12) or with an origin that
@@ -480,6 +489,17 @@ fn build_routes(mrt: &std::path::Path) -> Result<Vec<Vec<RouteGroup>>, String> {
                 nlri: vec![Nlri::new(prefix)],
             });
         }
+        let attrs = bgp_wire::PathAttributes {
+            origin: Some(bgp_wire::Origin::Igp),
+            as_path: Some(bgp_wire::AsPath::from_sequence(&[MEMBERS[BAD_MEMBER].asn])),
+            communities: vec![policy::communities::BLACKHOLE],
+            ..bgp_wire::PathAttributes::default()
+        };
+        bad.push(RouteGroup {
+            block: speaker::routes::block(&attrs),
+            next_hop: NextHop::V4(member_v4(BAD_MEMBER)),
+            nlri: vec![Nlri::new(DEMO_BLACKHOLE)],
+        });
     }
     // Overlap: the CDN (index 7) re-announces ten of the hosting member's
     // (index 4) prefixes.
@@ -600,6 +620,10 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
         sources.rpki.current().len(),
         sources.irr.current().len()
     );
+    println!(
+        "  blackhole: {DEMO_BLACKHOLE} from {} with 65535:666, exported with NO_EXPORT  (filtered=false on the link above)",
+        MEMBERS[BAD_MEMBER].name
+    );
     let announced: Vec<HashSet<Prefix>> = routes
         .iter()
         .map(|g| {
@@ -683,6 +707,7 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
         let ok = check(&speakers, &announced).await
             & check_rejected(&handle).await
             & check_policy_api(web).await
+            & check_blackhole(&speakers, web).await
             & crate::demo_traffic::check(traffic.as_ref(), web).await;
         print_summary(&speakers, &announced, started, false);
         return if ok {
@@ -817,6 +842,63 @@ async fn check_rejected(handle: &daemon::Handle) -> bool {
         println!("check passed: the misconfigured member's bad routes are kept with their reasons");
     }
     ok
+}
+
+/// The BLACKHOLE route (RFC 7999): another member holds it with its next
+/// hop unchanged and NO_EXPORT added (RFC 7999 §3.2), and the API lists it
+/// among the misconfigured member's accepted routes with both communities.
+async fn check_blackhole(speakers: &[Speaker], web: SocketAddr) -> bool {
+    use policy::communities::{BLACKHOLE, NO_EXPORT};
+    let std_pair = |c: u32| serde_json::json!([c >> 16, c & 0xffff]);
+    let at = |i: usize| -> Result<(), String> {
+        let s = speakers.get(i).ok_or("no such member")?;
+        let got = s.received();
+        let r = got.get(&DEMO_BLACKHOLE).ok_or(format!(
+            "{} does not hold {DEMO_BLACKHOLE}",
+            MEMBERS[i].name
+        ))?;
+        if !r.communities.contains(&NO_EXPORT) || !r.communities.contains(&BLACKHOLE) {
+            return Err(format!(
+                "{} holds {DEMO_BLACKHOLE} with communities {:x?}, not BLACKHOLE and NO_EXPORT",
+                MEMBERS[i].name, r.communities
+            ));
+        }
+        if r.next_hop != Some(NextHop::V4(member_v4(BAD_MEMBER))) {
+            return Err(format!("next hop {:?} changed", r.next_hop));
+        }
+        Ok(())
+    };
+    let api = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let id =
+            crate::api::neighbor_id(MEMBERS[BAD_MEMBER].asn, IpAddr::V4(member_v4(BAD_MEMBER)));
+        let routes = api_get(
+            web,
+            &format!("/api/v1/neighbors/{id}/routes?filtered=false"),
+        )?;
+        let want = DEMO_BLACKHOLE.to_string();
+        let r = routes["routes"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["prefix"] == want.as_str()))
+            .ok_or(format!("{want} not among the accepted routes of {id}"))?;
+        let c = r["communities"].as_array().cloned().unwrap_or_default();
+        if !c.contains(&std_pair(BLACKHOLE)) || !c.contains(&std_pair(NO_EXPORT)) {
+            return Err(format!("{want} in the API: {r}"));
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r);
+    match at(0).and(api) {
+        Ok(()) => {
+            println!("check passed: the BLACKHOLE /32 reached another member with NO_EXPORT and its next hop, and the API shows it accepted");
+            true
+        }
+        Err(e) => {
+            eprintln!("check failed: BLACKHOLE: {e}");
+            false
+        }
+    }
 }
 
 /// GETs `path` from the API at `web` and parses the JSON body (blocking:

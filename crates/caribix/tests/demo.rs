@@ -4,7 +4,8 @@
 //! route server's AS never in the path (RFC 7947 transparency), that the
 //! misconfigured member's routes are rejected with exactly their codes
 //! (including RPKI invalid over the in-process RTR cache, origin and
-//! prefix not in its AS-SET), and that the API explains them.
+//! prefix not in its AS-SET), and that the API explains them; and that
+//! its BLACKHOLE /32 (RFC 7999) reaches another member with NO_EXPORT.
 
 use std::process::Command;
 
@@ -39,6 +40,10 @@ fn demo_converges_and_every_member_gets_every_other_members_routes() {
     assert!(
         stdout.contains("check passed: the API explains the RPKI invalid (14)"),
         "the RPKI/IRR API check did not run\n{stdout}"
+    );
+    assert!(
+        stdout.contains("check passed: the BLACKHOLE /32 reached another member with NO_EXPORT"),
+        "the BLACKHOLE check did not run\n{stdout}"
     );
     assert!(
         stdout.contains("check passed: traffic API shows"),
