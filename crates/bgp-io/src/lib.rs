@@ -21,7 +21,8 @@
 //! the other gets Cease / Connection Collision Resolution (RFC 4486
 //! subcode 7) and is closed. An Established session is kept and the new
 //! connection closed, except when the peer announced graceful restart on
-//! it (RFC 4724 §4.2): then the new connection means the peer restarted,
+//! it and sets the Restart State bit in the new connection's OPEN (RFC
+//! 4724 §4.2): then the new connection means the peer restarted,
 //! the old session is treated as if its TCP connection had failed (so the
 //! routing layer keeps its routes as stale) and the new one goes on. The
 //! winner keeps running as the peer's session; only one candidate
@@ -410,13 +411,19 @@ async fn settle(
 ) -> bool {
     let Some(c) = cand.as_ref() else { return false };
     // RFC 4724 §4.2: a new connection from a peer that announced graceful
-    // restart means it restarted; the old session is dead.
+    // restart, and whose OPEN on it says it restarted (R bit), means the
+    // old session is dead. Without the R bit it is an ordinary collision
+    // (the peer, seeing our connection not yet Established, may be
+    // resolving it by the identifier rule at the same time).
     let restarted = !fresh_open
         && session.state() == State::Established
         && session
             .negotiated()
             .is_some_and(|n| n.graceful_restart.is_some())
-        && c.session.peer_identity().is_some();
+        && c.session
+            .negotiated()
+            .and_then(|n| n.graceful_restart.as_ref())
+            .is_some_and(|g| g.restarting);
     let verdict = if restarted {
         Verdict::CloseExisting
     } else if fresh_open && session.state() == State::Established {

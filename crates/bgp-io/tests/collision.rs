@@ -26,14 +26,29 @@ const T: Duration = Duration::from_secs(10);
 /// The OPEN a scripted peer sends: identifier `id`, graceful restart
 /// capability when `gr`.
 fn peer_open(id: Ipv4Addr, gr: bool) -> Vec<u8> {
+    open_bytes(id, gr, false)
+}
+
+/// The same with the Restart State (R) bit: the peer says it restarted.
+fn restarted_peer_open(id: Ipv4Addr) -> Vec<u8> {
+    open_bytes(id, true, true)
+}
+
+fn open_bytes(id: Ipv4Addr, gr: bool, restarting: bool) -> Vec<u8> {
     let mut cfg = Config::new(PEER_AS, id, LOCAL_AS);
     cfg.role = None;
     cfg.graceful_restart = gr.then_some(GracefulRestartConfig {
         restart_time: 120,
         families: bgp_wire::FamilySet::BOTH,
     });
+    let mut open = local_open(&cfg);
+    for c in &mut open.capabilities {
+        if let bgp_wire::Capability::GracefulRestart { restarting: r, .. } = c {
+            *r = restarting;
+        }
+    }
     let mut out = Vec::new();
-    write_open(&mut out, &local_open(&cfg));
+    write_open(&mut out, &open);
     write_keepalive(&mut out);
     out
 }
@@ -212,7 +227,7 @@ async fn graceful_restart_peer_replaces_its_established_session() {
     let (mut first, mut local) = up_passive(true).await;
     let mut second = connect_inbound(&local).await;
     second
-        .write_all(&peer_open(Ipv4Addr::new(10, 0, 0, 1), true))
+        .write_all(&restarted_peer_open(Ipv4Addr::new(10, 0, 0, 1)))
         .await
         .unwrap();
     // The old session ends as a lost connection (the routing layer keeps
@@ -320,9 +335,11 @@ fn cease_collision() -> Vec<u8> {
 /// The peer (higher identifier, announcing graceful restart like BIRD's
 /// default `graceful restart aware`) answers our connection at once, so
 /// our session is Established before its own connection is seen; it then
-/// resolves the collision itself: Cease 6/7 on ours, its own goes on.
-/// `cease_first`: the Cease comes before the OPEN on its connection.
-async fn peer_resolves_first(cease_first: bool) {
+/// resolves the collision itself (it decided in OpenConfirm, by the
+/// identifier rule): Cease 6/7 on ours, then its OPEN on its own
+/// connection, which takes over.
+#[tokio::test]
+async fn peer_that_resolved_first_keeps_its_connection() {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut local = start_local(Ipv4Addr::new(10, 0, 0, 1), Some(l.local_addr().unwrap()));
     let (mut ours, _) = timeout(T, l.accept()).await.unwrap().unwrap();
@@ -331,21 +348,12 @@ async fn peer_resolves_first(cease_first: bool) {
         .unwrap();
     established(&mut local).await;
     let mut theirs = connect_inbound(&local).await;
-    if cease_first {
-        ours.write_all(&cease_collision()).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        theirs
-            .write_all(&peer_open(Ipv4Addr::new(10, 0, 0, 9), true))
-            .await
-            .unwrap();
-    } else {
-        theirs
-            .write_all(&peer_open(Ipv4Addr::new(10, 0, 0, 9), true))
-            .await
-            .unwrap();
-        ours.write_all(&cease_collision()).await.unwrap();
-    }
-    // The session comes back on the peer's connection, which stays.
+    ours.write_all(&cease_collision()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    theirs
+        .write_all(&peer_open(Ipv4Addr::new(10, 0, 0, 9), true))
+        .await
+        .unwrap();
     let mut downs = 0;
     loop {
         match next_event(&mut local).await {
@@ -359,14 +367,26 @@ async fn peer_resolves_first(cease_first: bool) {
     assert_eq!(local.status.lock().unwrap().state, State::Established);
 }
 
+/// Our session is Established when the peer's OPEN arrives on its new
+/// connection (no Restart State bit): RFC 4271 §6.8, the Established one
+/// stays and the new one gets Cease 6/7, whatever the identifiers say.
 #[tokio::test]
-async fn peer_that_resolved_first_keeps_its_connection_cease_first() {
-    peer_resolves_first(true).await;
-}
-
-#[tokio::test]
-async fn peer_that_resolved_first_keeps_its_connection_open_first() {
-    peer_resolves_first(false).await;
+async fn established_session_wins_over_a_later_open_whatever_the_identifiers() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut local = start_local(Ipv4Addr::new(10, 0, 0, 1), Some(l.local_addr().unwrap()));
+    let (mut ours, _) = timeout(T, l.accept()).await.unwrap().unwrap();
+    ours.write_all(&peer_open(Ipv4Addr::new(10, 0, 0, 9), true))
+        .await
+        .unwrap();
+    established(&mut local).await;
+    let mut theirs = connect_inbound(&local).await;
+    theirs
+        .write_all(&peer_open(Ipv4Addr::new(10, 0, 0, 9), true))
+        .await
+        .unwrap();
+    assert_eq!(next_notification(&mut theirs).await, Some((6, 7)));
+    assert!(stays_open(&mut ours, Duration::from_millis(500)).await);
+    assert_eq!(local.status.lock().unwrap().state, State::Established);
 }
 
 /// The peer's OPEN and KEEPALIVE arrive together on our connection while
@@ -401,5 +421,22 @@ async fn open_and_keepalive_in_one_read_still_follow_the_identifier_rule() {
     }
     assert_eq!(ups, 1);
     assert!(stays_open(&mut theirs, Duration::from_millis(800)).await);
+    assert_eq!(local.status.lock().unwrap().state, State::Established);
+}
+
+/// A peer that announced graceful restart but whose new OPEN does not say
+/// it restarted (no R bit) gets the ordinary rule: the Established
+/// session stays, the new connection is closed with 6/7.
+#[tokio::test]
+async fn graceful_restart_peer_without_restart_bit_does_not_replace_the_session() {
+    let (mut first, mut local) = up_passive(true).await;
+    let mut second = connect_inbound(&local).await;
+    second
+        .write_all(&peer_open(Ipv4Addr::new(10, 0, 0, 1), true))
+        .await
+        .unwrap();
+    assert_eq!(next_notification(&mut second).await, Some((6, 7)));
+    assert!(stays_open(&mut first, Duration::from_millis(500)).await);
+    assert!(local.events.try_recv().is_err());
     assert_eq!(local.status.lock().unwrap().state, State::Established);
 }
