@@ -289,12 +289,15 @@ pub struct RtrConfig {
     /// when the cache answers with Unsupported Protocol Version.
     pub initial_version: u8,
     /// An rpki-client JSON file whose `aspas` replace the ASPA records
-    /// received over RTR, re-read every `aspa_poll` when it changed. For
+    /// received over RTR, re-read when its modification time or size
+    /// changes (looked at every `aspa_poll`). For
     /// caches that do not serve ASPA in the PDU format of the `rpki` crate
     /// (StayRTR 0.5 sends the older draft-ietf-sidrops-8210bis-10 layout,
     /// which is not understood and ignored).
     pub aspa_json: Option<PathBuf>,
-    /// How often `aspa_json` is checked for changes.
+    /// How often `aspa_json`'s modification time and size are looked at
+    /// (1 s: a `stat` a second costs nothing, and an operator's edit
+    /// takes effect at once).
     pub aspa_poll: Duration,
 }
 
@@ -312,7 +315,7 @@ impl RtrConfig {
             retry: None,
             initial_version: 2,
             aspa_json: None,
-            aspa_poll: Duration::from_secs(60),
+            aspa_poll: Duration::from_secs(1),
         }
     }
 }
@@ -710,25 +713,40 @@ impl Drop for AbortOnDrop {
 }
 
 /// Reads the ASPA records of an rpki-client JSON file whenever its
-/// modification time changes; keeps the last good records on errors.
+/// modification time or size changes, looking every `every`; keeps the
+/// last good records on errors. Each version of the file is read once,
+/// and each failure logged once (not every second): a file that does not
+/// parse is read again when it changes.
 async fn poll_aspa_json(cache: RpkiCache, path: PathBuf, every: Duration) {
-    let mut seen: Option<SystemTime> = None;
+    let mut seen: Option<(SystemTime, u64)> = None;
+    let mut last_error: Option<String> = None;
     loop {
-        let mtime = std::fs::metadata(&path).and_then(|m| m.modified());
-        match mtime {
-            Ok(t) if Some(t) != seen => match std::fs::read_to_string(&path) {
-                Ok(text) => match VrpTable::from_json(&text) {
-                    Ok(t2) => {
-                        seen = Some(t);
-                        info!(file = %path.display(), aspas = t2.aspas().len(), "ASPA records loaded");
-                        cache.set_aspa_override(t2.aspas().clone());
-                    }
-                    Err(e) => warn!(file = %path.display(), error = %e, "cannot read ASPA records"),
-                },
-                Err(e) => warn!(file = %path.display(), error = %e, "cannot read ASPA records"),
-            },
-            Ok(_) => {}
-            Err(e) => warn!(file = %path.display(), error = %e, "cannot read ASPA records"),
+        let version = std::fs::metadata(&path).and_then(|m| Ok((m.modified()?, m.len())));
+        let result = match version {
+            Ok(v) if Some(v) == seen => Ok(()),
+            Ok(v) => {
+                seen = Some(v);
+                std::fs::read_to_string(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| VrpTable::from_json(&text).map_err(|e| e.to_string()))
+                    .map(|t| {
+                        info!(file = %path.display(), aspas = t.aspas().len(), "ASPA records loaded");
+                        cache.set_aspa_override(t.aspas().clone());
+                    })
+            }
+            Err(e) => {
+                // Gone or unreadable: read it again as soon as it is back.
+                seen = None;
+                Err(e.to_string())
+            }
+        };
+        match result {
+            Ok(()) => last_error = None,
+            Err(e) if last_error.as_ref() != Some(&e) => {
+                warn!(file = %path.display(), error = %e, "cannot read ASPA records; the last good ones stay");
+                last_error = Some(e);
+            }
+            Err(_) => {}
         }
         tokio::time::sleep(every).await;
     }
