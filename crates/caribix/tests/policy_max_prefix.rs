@@ -22,6 +22,16 @@ use support::{free_tcp, tempdir};
 const A: u32 = 64496;
 const B: u32 = 64497;
 
+/// Whether neighbor `id`'s last error is the max-prefix Cease (RFC 4486
+/// subcode 1).
+fn ceased(web: u16, id: &str) -> bool {
+    neighbor(web, id).is_some_and(|v| {
+        v["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Maximum Number of Prefixes"))
+    })
+}
+
 #[test]
 fn max_prefix_cease_hold_and_restart() {
     let _ = exabgp_path(); // fail early and clearly when missing
@@ -59,11 +69,7 @@ fn max_prefix_cease_hold_and_restart() {
 
     // The third route trips the limit: Cease subcode 1.
     wait_for("the max-prefix Cease", Duration::from_secs(30), || {
-        neighbor(web_port, &id_a).is_some_and(|v| {
-            v["last_error"]
-                .as_str()
-                .is_some_and(|e| e.contains("Maximum Number of Prefixes"))
-        })
+        ceased(web_port, &id_a)
     });
     let tripped = Instant::now();
     let a_log = std::fs::read_to_string(dir.join("a.log")).unwrap_or_default();
@@ -177,11 +183,7 @@ fn max_prefix_warning_mode_keeps_the_session() {
     });
     // C's second route trips the restart action of its own setting.
     wait_for("C's Cease", Duration::from_secs(30), || {
-        neighbor(web_port, &id_c).is_some_and(|v| {
-            v["last_error"]
-                .as_str()
-                .is_some_and(|e| e.contains("Maximum Number of Prefixes"))
-        })
+        ceased(web_port, &id_c)
     });
     let v = neighbor(web_port, &id_c).expect("neighbor C");
     assert_eq!(v["max_prefix"]["action"], "restart", "{v}");
@@ -295,13 +297,7 @@ fn max_prefix_checked_right_after_a_reload() {
     wait_for(
         "A's Cease after the reload",
         Duration::from_secs(15),
-        || {
-            neighbor(web_port, &id_a).is_some_and(|v| {
-                v["last_error"]
-                    .as_str()
-                    .is_some_and(|e| e.contains("Maximum Number of Prefixes"))
-            })
-        },
+        || ceased(web_port, &id_a),
     );
     wait_for("A's routes withdrawn at B", Duration::from_secs(10), || {
         !rib(&dir, "b").keys().any(|p| p.starts_with("11.5."))
