@@ -14,7 +14,8 @@
 //! is counted once ([`flow::dedupe`]). A SIGHUP reload ([`reload`]) gives
 //! the collector the new members, MACs, routers and delegations; learned
 //! MACs and route server prefixes are kept; listeners and the store need a
-//! restart.
+//! restart. The learned MACs are saved in the store and restored at start
+//! (at IXP sampling rates a session's packets are sampled rarely).
 //!
 //! The protocol work is in the `flow`, `traffic` and `flowstore` crates;
 //! this module only owns sockets, the clock and the task. The HTTP side is
@@ -44,6 +45,9 @@ const REWRITE_SECS: u64 = 300;
 /// seconds (sessions come up and send their tables in the first seconds;
 /// attribution should not wait a whole period for them).
 const STARTUP_REFRESHES: [u64; 3] = [5, 10, 15];
+
+/// The learned-MAC table is saved at least this often (milliseconds).
+const MACS_SAVE_MS: u64 = 600_000;
 
 /// Learned MACs not seen for this long are forgotten.
 const LEARNED_MAC_AGE_MS: u64 = 7 * 86_400_000;
@@ -291,10 +295,35 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
     let sflow = bind(spec.sflow, "sflow")?;
     let ipfix = bind(spec.ipfix, "ipfix")?;
     let url = spec.store.clone();
-    let store = tokio::task::spawn_blocking(move || flowstore::open(&url))
-        .await
-        .map_err(|e| format!("opening the flow store: {e}"))?
-        .map_err(|e| e.to_string())?;
+    // A restarted collector carries on from the minutes its predecessor
+    // stored: they are written again (replaced) at every flush.
+    let started = now_millis().secs();
+    let (store, saved_macs, recent) = tokio::task::spawn_blocking(move || {
+        let mut st = flowstore::open(&url)?;
+        let macs = st.load_macs();
+        let first = started.saturating_sub(REWRITE_SECS);
+        let mut recent = Vec::new();
+        for start in (first - first % 60..=started).step_by(60) {
+            recent.push(st.read_minute(start)?);
+        }
+        Ok::<_, flowstore::StoreError>((st, macs, recent))
+    })
+    .await
+    .map_err(|e| format!("opening the flow store: {e}"))?
+    .map_err(|e| e.to_string())?;
+    let mut spec = spec;
+    match saved_macs {
+        Ok(macs) => {
+            let n = macs.len();
+            spec.members.restore_learned(macs);
+            tracing::info!(
+                saved = n,
+                restored = spec.members.learned().len(),
+                "flow attribution: learned MACs restored from the store"
+            );
+        }
+        Err(e) => tracing::warn!("flow store: learned MACs not restored: {e}"),
+    }
     let names = spec
         .members
         .members()
@@ -328,7 +357,7 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
     if let Some(d) = &spec.delegations {
         nets.set_delegations(d);
     }
-    let task = Task {
+    let mut task = Task {
         decoder: Decoder::new(DecoderConfig::default()),
         // With the fabric's sFlow collected, it counts what crosses the IXP.
         dedupe: Dedupe {
@@ -341,7 +370,18 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
         shared,
         retention: spec.retention,
         metrics: FlowMetrics::register(),
+        macs_dirty: false,
+        macs_saved: now_millis(),
     };
+    for (bucket, tally) in &recent {
+        if let Some(b) = bucket {
+            task.aggregator.restore_minute(b);
+        }
+        if let Some(t) = tally {
+            task.tally.restore(t);
+        }
+    }
+    task.publish();
     tokio::spawn(task.run(
         Inputs {
             sflow,
@@ -366,6 +406,10 @@ struct Task {
     shared: Arc<Shared>,
     retention: Retention,
     metrics: FlowMetrics,
+    /// A MAC was learned or moved since the table was last saved.
+    macs_dirty: bool,
+    /// When the learned-MAC table was last saved.
+    macs_saved: UnixMillis,
 }
 
 async fn recv(s: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
@@ -499,6 +543,7 @@ impl Task {
                             flow::learn::Learned::Refreshed => continue,
                         }
                         changed = true;
+                        self.macs_dirty = true;
                     }
                     let a = self.members.attribute(r);
                     let seen = self.dedupe.judge(&self.members, r, &a);
@@ -569,6 +614,12 @@ impl Task {
                 )
             })
             .collect();
+        // The learned MACs: when one changed, and every few minutes for
+        // their last-seen times.
+        let macs: Option<Vec<flow::LearnedMac>> = (self.macs_dirty
+            || now.0.saturating_sub(self.macs_saved.0) >= MACS_SAVE_MS)
+            .then(|| self.members.learned().iter().copied().collect());
+        let saving_macs = macs.is_some();
         let shared = self.shared.clone();
         let retention = self.retention;
         let res = tokio::task::spawn_blocking(move || {
@@ -576,11 +627,19 @@ impl Task {
             for (s, b, t) in &work {
                 st.write_minute(*s, b.as_ref(), t.as_ref())?;
             }
+            if let Some(m) = &macs {
+                st.save_macs(m)?;
+            }
             st.expire(now.secs(), retention)
         })
         .await;
         match res {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => {
+                if saving_macs {
+                    self.macs_dirty = false;
+                    self.macs_saved = now;
+                }
+            }
             Ok(Err(e)) => {
                 self.metrics.store_errors.inc();
                 tracing::error!("flow store: {e}");

@@ -15,6 +15,7 @@ mod support;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::time::Duration;
 use support::{
     base_config, free_tcp, free_udp, ipv4_frame, mac_str, member_config, now_micros, run_pmacctd,
@@ -114,6 +115,36 @@ fn u(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
 }
 
+/// The configuration: B has no MAC.
+fn config(dir: &Path, rs: u16, web: u16, sflow: u16) -> String {
+    let mut cfg = base_config(
+        rs,
+        web,
+        &format!(
+            "[flows]\nsflow = \"127.0.0.1:{sflow}\"\nstore = \"sqlite:{}\"\n",
+            dir.join("flows.db").display()
+        ),
+    );
+    cfg += &member_config(A, "Island Telecom", "127.0.3.1", &[MAC_A]);
+    cfg += &member_config(B, "Cable Co", "127.0.3.2", &[]);
+    cfg += &member_config(C, "Saint-Martin Mobile", "127.0.3.3", &[MAC_C]);
+    cfg
+}
+
+/// Replays `pcap` through pmacctd's sfprobe, every packet sampled.
+fn replay(dir: &Path, pcap: &Path, sflow: u16, name: &str) {
+    let conf = dir.join(format!("{name}.conf"));
+    std::fs::write(
+        &conf,
+        format!(
+            "daemonize: false\npcap_savefile: {}\nplugins: sfprobe\nsfprobe_receiver: 127.0.0.1:{sflow}\nsampling_rate: 1\n",
+            pcap.display()
+        ),
+    )
+    .expect("write the pmacctd config");
+    run_pmacctd(&conf, &dir.join(format!("{name}.log")));
+}
+
 #[test]
 fn a_members_mac_learned_from_bgp_attributes_its_traffic() {
     let dir = tempdir("flows-learn-e2e");
@@ -127,28 +158,13 @@ fn a_members_mac_learned_from_bgp_attributes_its_traffic() {
     std::fs::write(&pcap, w.finish()).expect("write the pcap");
 
     let (rs, web, sflow) = (free_tcp(), free_tcp(), free_udp());
-    let mut cfg = base_config(
-        rs,
+    let caribix = Caribix::start(
+        &dir,
+        &config(&dir, rs, web, sflow),
         web,
-        &format!(
-            "[flows]\nsflow = \"127.0.0.1:{sflow}\"\nstore = \"sqlite:{}\"\n",
-            dir.join("flows.db").display()
-        ),
+        "/api/v1/traffic/macs",
     );
-    cfg += &member_config(A, "Island Telecom", "127.0.3.1", &[MAC_A]);
-    cfg += &member_config(B, "Cable Co", "127.0.3.2", &[]);
-    cfg += &member_config(C, "Saint-Martin Mobile", "127.0.3.3", &[MAC_C]);
-    let caribix = Caribix::start(&dir, &cfg, web, "/api/v1/traffic/macs");
-
-    std::fs::write(
-        dir.join("pmacctd.conf"),
-        format!(
-            "daemonize: false\npcap_savefile: {}\nplugins: sfprobe\nsfprobe_receiver: 127.0.0.1:{sflow}\nsampling_rate: 1\n",
-            pcap.display()
-        ),
-    )
-    .expect("write the pmacctd config");
-    run_pmacctd(&dir.join("pmacctd.conf"), &dir.join("pmacctd.log"));
+    replay(&dir, &pcap, sflow, "pmacctd");
 
     // What the pcap holds, by the MAC owners caribix should find.
     let owner = |m: &[u8]| match m {
@@ -277,6 +293,65 @@ fn a_members_mac_learned_from_bgp_attributes_its_traffic() {
     assert_eq!(u(&s[0]["packets"]), 16);
     assert_eq!(u(&s[0]["observations"]), 16);
     assert_eq!(s[0]["b_name"], "Saint-Martin Mobile");
+    drop(caribix);
+
+    // A restart keeps what was learned (saved in the store): B's data,
+    // with no BGP packet this time, is B's at once.
+    let (rs, web, sflow) = (free_tcp(), free_tcp(), free_udp());
+    let caribix = Caribix::start(
+        &dir,
+        &config(&dir, rs, web, sflow),
+        web,
+        "/api/v1/traffic/macs",
+    );
+    let macs = caribix.get_json("/api/v1/traffic/macs");
+    let b = macs["macs"]
+        .as_array()
+        .and_then(|m| m.iter().find(|r| r["mac"] == mac_str(MAC_B)).cloned())
+        .unwrap_or_else(|| panic!("B's learned MAC lost in the restart: {macs}"));
+    assert_eq!(
+        (b["asn"].as_u64(), b["source"].as_str()),
+        (Some(u64::from(B)), Some("learned"))
+    );
+    // Saved at the flush after the learning, so at least as late as the
+    // first publication.
+    assert!(
+        u(&b["last_seen"]) >= last,
+        "saved last seen {b}, first seen published {last}"
+    );
+    let (a, bb) = (Ipv4Addr::new(45, 1, 0, 1), Ipv4Addr::new(45, 2, 0, 1));
+    let mut w = flow::pcap::PcapWriter::new(flow::pcap::LINKTYPE_ETHERNET, 65535);
+    let t0 = now_micros() - 5_000_000;
+    let mut b_out = 0;
+    for i in 0..120u64 {
+        let f = ipv4_frame(MAC_A, MAC_B, bb, a, 17, &udp(5000, 443, 700));
+        b_out += f.len() as u64;
+        w.packet(t0 + i * 1000, &f);
+    }
+    for i in 0..20u64 {
+        let x = Ipv4Addr::new(45, 9, 0, 1);
+        let f = ipv4_frame([2, 0, 0, 0, 0xe, 0xf], MAC_X, x, x, 17, &udp(1, 2, 100));
+        w.packet(t0 + (120 + i) * 1000, &f);
+    }
+    let pcap2 = dir.join("data-only.pcap");
+    std::fs::write(&pcap2, w.finish()).expect("write the pcap");
+    // Only the traffic of the last hour counts: the first run's is in the
+    // same window, so compare the difference.
+    let before = want_members.get(&B).map_or(0, |m| m.1);
+    replay(&dir, &pcap2, sflow, "pmacctd-2");
+    caribix.poll(
+        "/api/v1/traffic/members",
+        Duration::from_secs(45),
+        "B's data after the restart",
+        |v| {
+            v["members"].as_array().is_some_and(|m| {
+                m.iter().any(|r| {
+                    r["asn"].as_u64() == Some(u64::from(B))
+                        && r["out_bytes"].as_u64() == Some(before + b_out)
+                })
+            })
+        },
+    );
     drop(caribix);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -270,6 +270,21 @@ impl Aggregator {
         }
     }
 
+    /// Adds a minute bucket read back from storage (a restarted collector
+    /// continuing the minutes its predecessor wrote), merged with what is
+    /// held for that minute.
+    pub fn restore_minute(&mut self, b: &Bucket) {
+        let start = b.start - b.start % 60;
+        self.minutes
+            .entry(start)
+            .or_insert_with(|| Bucket {
+                start,
+                seconds: 60,
+                ..Bucket::default()
+            })
+            .merge(b);
+    }
+
     /// Bilateral sessions seen so far.
     pub fn sessions(&self) -> impl Iterator<Item = &BilateralSession> {
         self.sessions.values()

@@ -15,9 +15,12 @@
 //! when a MAC is seen again from another member's address, the newer
 //! observation wins (the port moved) and the move is reported. Learned
 //! entries not seen for a while can be dropped with [`MacTable::expire`].
+//! At IXP sampling rates a session's packets are sampled rarely (a
+//! KEEPALIVE every 30 s at 1 in 16,384 is a sample every few days), so the
+//! binary stores the table and [`MacTable::restore`]s it at start.
 //!
 //! Not here: deciding which addresses are session addresses (the
-//! configuration, through [`crate::MemberTable`]), and persistence.
+//! configuration, through [`crate::MemberTable`]), and storage.
 
 use crate::members::Asn;
 use crate::record::{MacAddr, UnixMillis};
@@ -149,6 +152,22 @@ impl MacTable {
         self.entries.retain(|_, e| e.last_seen >= cutoff);
     }
 
+    /// Puts back entries saved earlier; an entry already known keeps the
+    /// newer of the two.
+    pub fn restore(&mut self, saved: impl IntoIterator<Item = LearnedMac>) {
+        for e in saved {
+            if !is_unicast(e.mac) {
+                continue;
+            }
+            match self.entries.get(&e.mac) {
+                Some(have) if have.last_seen >= e.last_seen => {}
+                _ => {
+                    self.entries.insert(e.mac, e);
+                }
+            }
+        }
+    }
+
     /// Drops what was learned for `mac` (it became configured).
     pub fn forget(&mut self, mac: MacAddr) {
         self.entries.remove(&mac);
@@ -216,6 +235,31 @@ mod tests {
             assert_eq!(t.observe(m, 65001, a, UnixMillis(1)), None, "{m}");
         }
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn restore_keeps_the_newer_entry() {
+        let mut t = MacTable::new();
+        let a = ip("192.0.2.11");
+        t.observe(mac(1), 65001, a, UnixMillis(5000));
+        let saved = |m: u8, asn: u32, last: u64| LearnedMac {
+            mac: mac(m),
+            asn,
+            address: a,
+            first_seen: UnixMillis(1),
+            last_seen: UnixMillis(last),
+            observations: 3,
+        };
+        t.restore([
+            saved(1, 65009, 4000),
+            saved(2, 65002, 4000),
+            LearnedMac {
+                mac: MacAddr([0xff; 6]),
+                ..saved(3, 65003, 1)
+            },
+        ]);
+        assert_eq!((t.get(mac(1)), t.get(mac(2))), (Some(65001), Some(65002)));
+        assert_eq!(t.len(), 2);
     }
 
     #[test]

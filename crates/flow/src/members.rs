@@ -254,6 +254,16 @@ impl MemberTable {
         }
     }
 
+    /// Puts back learned MACs saved earlier, except those now configured
+    /// and those of members no longer in the table.
+    pub fn restore_learned(&mut self, saved: impl IntoIterator<Item = crate::learn::LearnedMac>) {
+        let keep: Vec<_> = saved
+            .into_iter()
+            .filter(|e| !self.macs.contains_key(&e.mac) && self.members.contains_key(&e.asn))
+            .collect();
+        self.learned.restore(keep);
+    }
+
     /// The MACs learned so far.
     pub fn learned(&self) -> &MacTable {
         &self.learned

@@ -29,10 +29,10 @@
 
 use crate::http::post;
 use crate::{
-    family_name, member_rows, parse_ip, session_rows, MatrixRow, MemberRow, SessionRow, Store,
-    StoreError,
+    family_name, learned_mac, member_rows, parse_ip, session_rows, MatrixRow, MemberRow,
+    MinuteBuilder, SessionRow, Store, StoreError,
 };
-use flow::{Bucket, Family, Retention};
+use flow::{Bucket, Family, LearnedMac, Retention};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -91,7 +91,7 @@ pub struct ClickhouseStore {
 /// -> (key values, value sums).
 type Folded = BTreeMap<(u64, String), (Vec<Value>, Vec<u64>)>;
 
-fn table_ddl(db: &str) -> [String; 6] {
+fn table_ddl(db: &str) -> [String; 7] {
     let mt = "ENGINE = MergeTree() ORDER BY (start, version)";
     [
         format!(
@@ -117,6 +117,11 @@ fn table_ddl(db: &str) -> [String; 6] {
             "CREATE TABLE IF NOT EXISTS {db}.bgp_sessions (seconds UInt32, start UInt64, \
              a_asn UInt32, b_asn UInt32, a_ip String, b_ip String, observations UInt64, \
              packets UInt64, version UInt64) {mt}"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {db}.learned_macs (mac String, asn UInt32, \
+             address String, first_seen_ms UInt64, last_seen_ms UInt64, observations UInt64, \
+             version UInt64) ENGINE = MergeTree() ORDER BY (version, mac)"
         ),
         format!(
             "CREATE TABLE IF NOT EXISTS {db}.versions (seconds UInt32, start UInt64, \
@@ -377,6 +382,33 @@ impl ClickhouseStore {
                 self.versions_cleanup = None;
             }
         }
+        // Superseded learned-MAC snapshots and their markers (the latest is
+        // never touched, and loads read only the latest).
+        let latest = self.select(&format!(
+            "SELECT max(version) AS v FROM {}.versions WHERE seconds = 0 AND start = 0",
+            self.db
+        ))?;
+        let latest = latest
+            .first()
+            .map(|v| num(v, "v"))
+            .transpose()?
+            .unwrap_or(0);
+        if latest > 0 {
+            let old = format!("version < {latest}");
+            if self.count("learned_macs", &old)? > 0 {
+                self.exec(&format!(
+                    "ALTER TABLE {}.learned_macs DELETE WHERE {old}",
+                    self.db
+                ))?;
+            }
+            let old_marks = format!("seconds = 0 AND start = 0 AND {old}");
+            if self.count("versions", &old_marks)? > 0 {
+                self.exec(&format!(
+                    "ALTER TABLE {}.versions DELETE WHERE {old_marks}",
+                    self.db
+                ))?;
+            }
+        }
         let mut any = false;
         for (t, _, _) in TABLES {
             if self.count(t, &cond)? > 0 {
@@ -611,6 +643,124 @@ impl Store for ClickhouseStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         out.sort();
+        Ok(out)
+    }
+
+    fn read_minute(&mut self, start: u64) -> Result<(Option<Bucket>, Option<Minute>), StoreError> {
+        let filter = format!("seconds = 60 AND {}", self.latest(start, start + 1));
+        let text = |r: &Value, k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let mut b = MinuteBuilder::new(start);
+        for r in &self.select(&format!(
+            "SELECT asn, family, direction, bytes, packets FROM {}.member_traffic WHERE {filter}",
+            self.db
+        ))? {
+            b.member(
+                num32(r, "asn")?,
+                &text(r, "family"),
+                &text(r, "direction"),
+                num(r, "bytes")?,
+                num(r, "packets")?,
+            );
+        }
+        for r in &self.select(&format!(
+            "SELECT src_asn, dst_asn, family, bytes, packets FROM {}.matrix_traffic \
+             WHERE {filter}",
+            self.db
+        ))? {
+            b.pair(
+                num32(r, "src_asn")?,
+                num32(r, "dst_asn")?,
+                &text(r, "family"),
+                num(r, "bytes")?,
+                num(r, "packets")?,
+            );
+        }
+        for r in &self.select(&format!(
+            "SELECT a_asn, b_asn, a_ip, b_ip, observations, packets FROM {}.bgp_sessions \
+             WHERE {filter}",
+            self.db
+        ))? {
+            b.session(
+                num32(r, "a_asn")?,
+                num32(r, "b_asn")?,
+                &text(r, "a_ip"),
+                &text(r, "b_ip"),
+                num(r, "observations")?,
+                num(r, "packets")?,
+            );
+        }
+        let totals = self.select(&format!(
+            "SELECT total_bytes, total_packets, local_bytes, tromboned_bytes \
+             FROM {}.local_traffic WHERE {filter}",
+            self.db
+        ))?;
+        let tally = match totals.first() {
+            Some(r) => {
+                let mut m = Minute {
+                    start,
+                    total_bytes: num(r, "total_bytes")?,
+                    total_packets: num(r, "total_packets")?,
+                    local_bytes: num(r, "local_bytes")?,
+                    tromboned_bytes: num(r, "tromboned_bytes")?,
+                    pairs: BTreeMap::new(),
+                };
+                for p in &self.select(&format!(
+                    "SELECT src_net, dst_net, bytes FROM {}.tromboned_pairs WHERE {filter}",
+                    self.db
+                ))? {
+                    m.pairs.insert(
+                        (num32(p, "src_net")?, num32(p, "dst_net")?),
+                        num(p, "bytes")?,
+                    );
+                }
+                Some(m)
+            }
+            None => None,
+        };
+        Ok((b.finish(), tally))
+    }
+
+    /// A snapshot is the rows of one version plus a `versions` row
+    /// (seconds 0, start 0) naming it, written last: an empty table is a
+    /// snapshot too, and a half-written one is never read.
+    fn save_macs(&mut self, macs: &[LearnedMac]) -> Result<(), StoreError> {
+        let version = self.next_version();
+        let rows: Vec<Value> = macs
+            .iter()
+            .map(|m| {
+                json!({"mac": m.mac.to_string(), "asn": m.asn,
+                       "address": m.address.to_string(), "first_seen_ms": m.first_seen.0,
+                       "last_seen_ms": m.last_seen.0, "observations": m.observations,
+                       "version": version})
+            })
+            .collect();
+        self.insert("learned_macs", &rows)?;
+        self.insert(
+            "versions",
+            &[json!({"seconds": 0, "start": 0, "version": version})],
+        )
+    }
+
+    fn load_macs(&mut self) -> Result<Vec<LearnedMac>, StoreError> {
+        let rows = self.select(&format!(
+            "SELECT mac, asn, address, first_seen_ms, last_seen_ms, observations \
+             FROM {db}.learned_macs WHERE version IN \
+             (SELECT max(version) FROM {db}.versions WHERE seconds = 0 AND start = 0) \
+             ORDER BY mac",
+            db = self.db
+        ))?;
+        let text = |r: &Value, k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let mut out = Vec::new();
+        for r in &rows {
+            out.extend(learned_mac(
+                &text(r, "mac"),
+                num32(r, "asn")?,
+                &text(r, "address"),
+                num(r, "first_seen_ms")?,
+                num(r, "last_seen_ms")?,
+                num(r, "observations")?,
+            ));
+        }
         Ok(out)
     }
 }

@@ -23,7 +23,7 @@ mod sqlite;
 pub use clickhouse::ClickhouseStore;
 pub use sqlite::SqliteStore;
 
-use flow::{Bucket, Family, Retention};
+use flow::{Bucket, Family, LearnedMac, MacAddr, Retention, UnixMillis};
 use std::fmt;
 use std::path::PathBuf;
 use traffic::Minute;
@@ -231,6 +231,18 @@ pub trait Store: Send {
     /// Bilateral sessions seen in buckets starting in `[from, to)`, by
     /// (a, b, a_ip, b_ip).
     fn sessions(&mut self, from: u64, to: u64) -> Result<Vec<SessionRow>, StoreError>;
+
+    /// The minute starting at `start` as stored (member, matrix and session
+    /// rows; the local-traffic tally), for a restarted collector to carry
+    /// on from; None for a part with no rows. Counts the store does not
+    /// keep (unattributed traffic, record counts) come back as zero.
+    fn read_minute(&mut self, start: u64) -> Result<(Option<Bucket>, Option<Minute>), StoreError>;
+
+    /// Replaces the saved learned-MAC table with `macs`.
+    fn save_macs(&mut self, macs: &[LearnedMac]) -> Result<(), StoreError>;
+
+    /// The learned-MAC table saved last (empty when none was), by MAC.
+    fn load_macs(&mut self) -> Result<Vec<LearnedMac>, StoreError>;
 }
 
 /// Opens the store `url` names.
@@ -268,9 +280,100 @@ fn session_rows(b: &Bucket) -> Vec<(u32, u32, String, String, u64, u64)> {
         .collect()
 }
 
+/// A learned MAC from its stored columns; None when a column does not
+/// read (a row written by something else is skipped, not fatal).
+fn learned_mac(
+    mac: &str,
+    asn: u32,
+    address: &str,
+    first_seen: u64,
+    last_seen: u64,
+    observations: u64,
+) -> Option<LearnedMac> {
+    Some(LearnedMac {
+        mac: mac.parse::<MacAddr>().ok()?,
+        asn,
+        address: address.parse().ok()?,
+        first_seen: UnixMillis(first_seen),
+        last_seen: UnixMillis(last_seen),
+        observations,
+    })
+}
+
 /// An address column back: None when empty or unreadable.
 fn parse_ip(s: &str) -> Option<std::net::IpAddr> {
     s.parse().ok()
+}
+
+/// A family label back (unknown labels read as `Other`).
+fn family_of(label: &str) -> Family {
+    match label {
+        "ipv4" => Family::Ipv4,
+        "ipv6" => Family::Ipv6,
+        _ => Family::Other,
+    }
+}
+
+/// Builds a minute bucket from stored rows.
+#[derive(Debug, Default)]
+struct MinuteBuilder {
+    bucket: Bucket,
+    any: bool,
+}
+
+impl MinuteBuilder {
+    fn new(start: u64) -> Self {
+        MinuteBuilder {
+            bucket: Bucket {
+                start,
+                seconds: 60,
+                ..Bucket::default()
+            },
+            any: false,
+        }
+    }
+
+    fn member(&mut self, asn: u32, family: &str, direction: &str, bytes: u64, packets: u64) {
+        let m = self
+            .bucket
+            .members
+            .entry((asn, family_of(family)))
+            .or_default();
+        let c = if direction == "in" {
+            &mut m.inbound
+        } else {
+            &mut m.outbound
+        };
+        c.bytes = c.bytes.saturating_add(bytes);
+        c.packets = c.packets.saturating_add(packets);
+        self.any = true;
+    }
+
+    fn pair(&mut self, src: u32, dst: u32, family: &str, bytes: u64, packets: u64) {
+        let c = self
+            .bucket
+            .matrix
+            .entry((src, dst, family_of(family)))
+            .or_default();
+        c.bytes = c.bytes.saturating_add(bytes);
+        c.packets = c.packets.saturating_add(packets);
+        self.any = true;
+    }
+
+    fn session(&mut self, a: u32, b: u32, a_ip: &str, b_ip: &str, observations: u64, packets: u64) {
+        let c = self
+            .bucket
+            .sessions
+            .entry((a, b, parse_ip(a_ip), parse_ip(b_ip)))
+            .or_default();
+        c.observations = c.observations.saturating_add(observations);
+        c.packets = c.packets.saturating_add(packets);
+        self.any = true;
+    }
+
+    fn finish(self) -> Option<Bucket> {
+        self.any.then_some(self.bucket)
+    }
 }
 
 /// Family label stored in the tables.

@@ -6,10 +6,10 @@
 //! Schema: `docs/flow-storage.md`.
 
 use crate::{
-    family_name, member_rows, parse_ip, session_rows, MatrixRow, MemberRow, SessionRow, Store,
-    StoreError,
+    family_name, learned_mac, member_rows, parse_ip, session_rows, MatrixRow, MemberRow,
+    MinuteBuilder, SessionRow, Store, StoreError,
 };
-use flow::{Bucket, Family, Retention};
+use flow::{Bucket, Family, LearnedMac, Retention};
 use rusqlite::{params, Connection};
 use std::path::Path;
 use traffic::Minute;
@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS bgp_sessions (
     a_asn INTEGER NOT NULL, b_asn INTEGER NOT NULL, a_ip TEXT NOT NULL, b_ip TEXT NOT NULL,
     observations INTEGER NOT NULL, packets INTEGER NOT NULL,
     PRIMARY KEY (seconds, start, a_asn, b_asn, a_ip, b_ip)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learned_macs (
+    mac TEXT PRIMARY KEY NOT NULL, asn INTEGER NOT NULL, address TEXT NOT NULL,
+    first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,
+    observations INTEGER NOT NULL) WITHOUT ROWID;
 ";
 
 /// Keys and value columns of each table, for the generic rollup.
@@ -311,5 +315,138 @@ impl Store for SqliteStore {
         let mut v: Vec<SessionRow> = rows.collect::<Result<_, _>>()?;
         v.sort();
         Ok(v)
+    }
+
+    fn read_minute(&mut self, start: u64) -> Result<(Option<Bucket>, Option<Minute>), StoreError> {
+        let mut b = MinuteBuilder::new(start);
+        let mut q = self.conn.prepare_cached(
+            "SELECT asn, family, direction, bytes, packets FROM member_traffic
+             WHERE seconds = 60 AND start = ?1",
+        )?;
+        let rows = q.query_map(params![i(start)], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                u(r.get(3)?),
+                u(r.get(4)?),
+            ))
+        })?;
+        for row in rows {
+            let (asn, fam, dir, bytes, packets) = row?;
+            b.member(asn, &fam, &dir, bytes, packets);
+        }
+        let mut q = self.conn.prepare_cached(
+            "SELECT src_asn, dst_asn, family, bytes, packets FROM matrix_traffic
+             WHERE seconds = 60 AND start = ?1",
+        )?;
+        let rows = q.query_map(params![i(start)], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, u32>(1)?,
+                r.get::<_, String>(2)?,
+                u(r.get(3)?),
+                u(r.get(4)?),
+            ))
+        })?;
+        for row in rows {
+            let (s, d, fam, bytes, packets) = row?;
+            b.pair(s, d, &fam, bytes, packets);
+        }
+        let mut q = self.conn.prepare_cached(
+            "SELECT a_asn, b_asn, a_ip, b_ip, observations, packets FROM bgp_sessions
+             WHERE seconds = 60 AND start = ?1",
+        )?;
+        let rows = q.query_map(params![i(start)], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, u32>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                u(r.get(4)?),
+                u(r.get(5)?),
+            ))
+        })?;
+        for row in rows {
+            let (a, b2, ai, bi, obs, pk) = row?;
+            b.session(a, b2, &ai, &bi, obs, pk);
+        }
+        let mut q = self.conn.prepare_cached(
+            "SELECT total_bytes, total_packets, local_bytes, tromboned_bytes FROM local_traffic
+             WHERE seconds = 60 AND start = ?1",
+        )?;
+        let mut rows = q.query_map(params![i(start)], |r| {
+            Ok(Minute {
+                start,
+                total_bytes: u(r.get(0)?),
+                total_packets: u(r.get(1)?),
+                local_bytes: u(r.get(2)?),
+                tromboned_bytes: u(r.get(3)?),
+                pairs: Default::default(),
+            })
+        })?;
+        let tally = rows.next().transpose()?;
+        drop(rows);
+        let tally = match tally {
+            Some(mut m) => {
+                let mut q = self.conn.prepare_cached(
+                    "SELECT src_net, dst_net, bytes FROM tromboned_pairs
+                     WHERE seconds = 60 AND start = ?1",
+                )?;
+                let rows = q.query_map(params![i(start)], |r| {
+                    Ok(((r.get::<_, u32>(0)?, r.get::<_, u32>(1)?), u(r.get(2)?)))
+                })?;
+                for row in rows {
+                    let (k, v) = row?;
+                    m.pairs.insert(k, v);
+                }
+                Some(m)
+            }
+            None => None,
+        };
+        Ok((b.finish(), tally))
+    }
+
+    fn save_macs(&mut self, macs: &[LearnedMac]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM learned_macs", [])?;
+        {
+            let mut ins =
+                tx.prepare_cached("INSERT INTO learned_macs VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+            for m in macs {
+                ins.execute(params![
+                    m.mac.to_string(),
+                    m.asn,
+                    m.address.to_string(),
+                    i(m.first_seen.0),
+                    i(m.last_seen.0),
+                    i(m.observations)
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn load_macs(&mut self) -> Result<Vec<LearnedMac>, StoreError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT mac, asn, address, first_seen_ms, last_seen_ms, observations
+             FROM learned_macs ORDER BY mac",
+        )?;
+        let rows = q.query_map([], |r| {
+            Ok(learned_mac(
+                &r.get::<_, String>(0)?,
+                r.get(1)?,
+                &r.get::<_, String>(2)?,
+                u(r.get(3)?),
+                u(r.get(4)?),
+                u(r.get(5)?),
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.extend(row?);
+        }
+        Ok(out)
     }
 }

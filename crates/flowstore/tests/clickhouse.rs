@@ -11,7 +11,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{dataset, write_all, MINUTES, T0};
+use support::{dataset, learned_macs, write_all, MINUTES, T0};
 
 struct Server {
     child: Child,
@@ -155,6 +155,26 @@ fn clickhouse_holds_the_same_aggregates_as_sqlite() {
         ch.local(0, 1 << 40).unwrap(),
         sqlite.local(0, 1 << 40).unwrap()
     );
+    // Minutes read back alike (what a restarted collector carries on from).
+    for m in 0..MINUTES {
+        let start = T0 + m * 60;
+        let got = ch.read_minute(start).unwrap();
+        assert_eq!(got, sqlite.read_minute(start).unwrap(), "minute {start}");
+        assert!(got.1.is_some() || start == T0, "minute {start}");
+    }
+    // Learned MACs: the same snapshots as SQLite, the latest one read.
+    assert!(ch.load_macs().unwrap().is_empty());
+    let macs = learned_macs(6, T0 * 1000);
+    for snapshot in [&macs[..], &macs[..2], &[], &macs[1..]] {
+        ch.save_macs(snapshot).unwrap();
+        sqlite.save_macs(snapshot).unwrap();
+        let got = ch.load_macs().unwrap();
+        assert_eq!(got, sqlite.load_macs().unwrap());
+        assert_eq!(got, snapshot.to_vec());
+    }
+    // The hourly cleanup drops superseded snapshots, never the latest.
+    ch.expire(T0 + 86400, flow::Retention::default()).unwrap();
+    assert_eq!(ch.load_macs().unwrap(), macs[1..].to_vec());
     // A database name that would need quoting is refused before sending.
     let e = ClickhouseStore::open("127.0.0.1", server.http_port, "no-such db").unwrap_err();
     assert!(e.to_string().contains("bad flow store"), "{e}");

@@ -6,7 +6,7 @@ mod support;
 
 use flow::{Family, Retention};
 use flowstore::{MatrixRow, MemberRow, SessionRow, SqliteStore, Store, StoreUrl};
-use support::{dataset, write_all, MINUTES, T0};
+use support::{dataset, learned_macs, write_all, MINUTES, T0};
 
 fn expected_members(
     agg: &flow::Aggregator,
@@ -214,4 +214,52 @@ fn store_urls() {
         let e = bad.parse::<StoreUrl>().unwrap_err().to_string();
         assert!(e.contains("expected sqlite:PATH"), "{bad}: {e}");
     }
+}
+
+#[test]
+fn learned_macs_are_saved_and_loaded() {
+    let dir = std::env::temp_dir().join(format!("caribix-flowstore-macs-{}", std::process::id()));
+    let path = dir.join("flows.db");
+    let url: StoreUrl = format!("sqlite:{}", path.display()).parse().unwrap();
+    let mut st = flowstore::open(&url).unwrap();
+    assert!(st.load_macs().unwrap().is_empty());
+    let macs = learned_macs(6, T0 * 1000);
+    st.save_macs(&macs).unwrap();
+    drop(st);
+    // A restart finds them; a save replaces the whole table.
+    let mut st = flowstore::open(&url).unwrap();
+    assert_eq!(st.load_macs().unwrap(), macs);
+    st.save_macs(&macs[..2]).unwrap();
+    assert_eq!(st.load_macs().unwrap(), macs[..2].to_vec());
+    st.save_macs(&[]).unwrap();
+    assert!(st.load_macs().unwrap().is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_stored_minute_reads_back_as_it_was_written() {
+    let (agg, tally) = dataset();
+    let mut st = SqliteStore::in_memory().unwrap();
+    write_all(&mut st, &agg, &tally);
+    for m in 0..MINUTES {
+        let start = T0 + m * 60;
+        let (b, t) = st.read_minute(start).unwrap();
+        let (b, want) = (
+            b.expect("the bucket"),
+            agg.minutes().find(|b| b.start == start).expect("in memory"),
+        );
+        assert_eq!(
+            (b.start, b.seconds, &b.members, &b.matrix, &b.sessions),
+            (
+                want.start,
+                want.seconds,
+                &want.members,
+                &want.matrix,
+                &want.sessions
+            ),
+            "minute {start}"
+        );
+        assert_eq!(t.as_ref(), tally.minute(start), "tally of minute {start}");
+    }
+    assert_eq!(st.read_minute(T0 - 60).unwrap(), (None, None));
 }

@@ -158,6 +158,19 @@ impl Tally {
         c
     }
 
+    /// Adds a minute read back from storage (a restarted collector
+    /// continuing the minutes its predecessor wrote).
+    pub fn restore(&mut self, m: &Minute) {
+        let start = m.start - m.start % 60;
+        self.minutes
+            .entry(start)
+            .or_insert_with(|| Minute {
+                start,
+                ..Minute::default()
+            })
+            .merge(m);
+    }
+
     /// The minutes held, oldest first.
     pub fn minutes(&self) -> impl Iterator<Item = &Minute> {
         self.minutes.values()

@@ -211,6 +211,12 @@ impl Caribix {
         c
     }
 
+    /// `GET path` as JSON; fails the test when it does not answer 200.
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        get_json(self.web, path)
+            .unwrap_or_else(|| panic!("{path} did not answer 200 with JSON:\n{}", self.log()))
+    }
+
     /// What it logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("caribix.log")).unwrap_or_default()

@@ -104,3 +104,17 @@ pub fn write_all(store: &mut dyn flowstore::Store, agg: &Aggregator, tally: &Tal
             .unwrap_or_else(|e| panic!("write minute {start}: {e}"));
     }
 }
+
+/// A learned-MAC table for the store tests: `n` routers of members.
+pub fn learned_macs(n: u8, seen: u64) -> Vec<flow::LearnedMac> {
+    (0..n)
+        .map(|i| flow::LearnedMac {
+            mac: MacAddr([2, 0, 0, 0, 0x10, i]),
+            asn: 64500 + u32::from(i % 5),
+            address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10 + i)),
+            first_seen: UnixMillis(seen - 60_000),
+            last_seen: UnixMillis(seen + u64::from(i)),
+            observations: 1 + u64::from(i),
+        })
+        .collect()
+}
