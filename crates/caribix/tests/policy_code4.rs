@@ -14,11 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use support::api::{filtered, http_get};
-use support::config::{max_prefix, member, Ixp, RS};
+use support::config::{max_prefix, member, Ixp, Site, RS};
 use support::exabgp::{exabgp_conf, exabgp_path, rib, spawn_exabgp};
 use support::proc::{start_caribix, Procs};
 use support::wait::wait_for;
-use support::{free_tcp, tempdir};
 
 const A: u32 = 64496;
 const B: u32 = 64497;
@@ -26,20 +25,14 @@ const B: u32 = 64497;
 #[test]
 fn ipv4_route_with_ipv6_next_hop_is_rejected_with_code_4() {
     let _ = exabgp_path(); // fail early and clearly when missing
-    let n = 150 + (std::process::id() + 53) % 100;
-    let (ia, ib) = (format!("127.0.{n}.51"), format!("127.0.{n}.52"));
+    let site = Site::new("code4", 53);
+    let (n, dir, bgp, web) = (site.n, &site.dir, site.bgp, site.web);
+    let (ia, ib) = (site.ip(51), site.ip(52));
     let a6 = format!("2001:db8:{n}::51");
-    let dir = tempdir("code4");
-    let (bgp, web) = (free_tcp(), free_tcp());
     let cfg = dir.join("caribix.toml");
     let ixp = Ixp {
-        name: "Code 4 test IXP",
-        lan_v4: &format!("127.0.{n}.0/24"),
         lan_v6: Some(&format!("2001:db8:{n}::/64")),
-        bgp,
-        web: Some(web),
-        route_server: "hold_time = 30",
-        ..Ixp::default()
+        ..site.ixp("Code 4 test IXP")
     };
     let members = [
         member(
@@ -67,7 +60,7 @@ fn ipv4_route_with_ipv6_next_hop_is_rejected_with_code_4() {
     start_caribix(&mut procs, &dir, &cfg, 1, web);
     procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
     procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
-    let id_a = format!("AS{A}_127_0_{n}_51");
+    let id_a = site.id(A, 51);
     let want = BTreeMap::from([("11.9.1.0/24".to_string(), BTreeSet::from([4u64]))]);
     let ok = std::panic::catch_unwind(|| {
         wait_for(
