@@ -29,11 +29,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::api::http_get;
-use support::config::{max_prefix, member, Ixp, RS};
+use support::config::{max_prefix, member, Ixp, Site, RS};
 use support::exabgp::{exabgp_conf, exabgp_path, rib, spawn_exabgp};
 use support::proc::{start_caribix, Procs};
 use support::wait::wait_for;
-use support::{free_tcp, tempdir};
 const A: u32 = 64496;
 const B: u32 = 64497;
 const C: u32 = 64498;
@@ -42,20 +41,13 @@ const C: u32 = 64498;
 fn reject_codes_and_community_actions_end_to_end() {
     let exabgp = exabgp_path(); // fail early and clearly when missing
     let _ = exabgp;
-    let n = 150 + std::process::id() % 100;
-    let ip = |h: u8| format!("127.0.{n}.{h}");
-    let (ia, ib, ic) = (ip(11), ip(12), ip(13));
-    let dir = tempdir("policy-e2e");
-    let bgp_port = free_tcp();
-    let web_port = free_tcp();
+    let site = Site::new("policy-e2e", 0);
+    let (n, dir, bgp_port, web_port) = (site.n, &site.dir, site.bgp, site.web);
+    let (ia, ib, ic) = (site.ip(11), site.ip(12), site.ip(13));
     let config = Ixp {
-        name: "Policy test IXP",
-        lan_v4: &format!("127.0.{n}.0/24"),
         lan_v6: Some(&format!("2001:db8:{n}::/64")),
-        bgp: bgp_port,
-        web: Some(web_port),
-        route_server: "hold_time = 30",
         tables: "[policy]\nnever_via_route_servers_asns = [20940]\nblocklist = [\"1.2.3.0/24\"]",
+        ..site.ixp("Policy test IXP")
     }
     .toml(&[
         member(
@@ -279,7 +271,7 @@ fn reject_codes_and_community_actions_end_to_end() {
     assert!(rib_b["11.1.5.0/24"].communities.contains(&(65535, 0)));
 
     // The looking glass shows every rejected route with its reasons.
-    let id = format!("AS{A}_127_0_{n}_11");
+    let id = site.id(A, 11);
     let v = http_get(
         web_port,
         &format!("/api/v1/neighbors/{id}/routes?filtered=true"),
