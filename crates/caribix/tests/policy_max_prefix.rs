@@ -13,11 +13,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::api::{http_get, neighbor};
-use support::config::{max_prefix, member, Ixp};
+use support::config::{max_prefix, member, Ixp, Site};
 use support::exabgp::{exabgp_conf, exabgp_path, rib, routes, spawn_exabgp};
 use support::proc::{caribix_log, sighup, start_caribix, Procs};
 use support::wait::wait_for;
-use support::{free_tcp, tempdir};
 
 const A: u32 = 64496;
 const B: u32 = 64497;
@@ -35,18 +34,12 @@ fn ceased(web: u16, id: &str) -> bool {
 #[test]
 fn max_prefix_cease_hold_and_restart() {
     let _ = exabgp_path(); // fail early and clearly when missing
-    let n = 150 + std::process::id() % 100;
-    let (ia, ib) = (format!("127.0.{n}.21"), format!("127.0.{n}.22"));
-    let dir = tempdir("maxpfx-e2e");
-    let bgp_port = free_tcp();
-    let web_port = free_tcp();
+    let site = Site::new("maxpfx-e2e", 0);
+    let (dir, bgp_port, web_port) = (&site.dir, site.bgp, site.web);
+    let (ia, ib) = (site.ip(21), site.ip(22));
     let config = Ixp {
-        name: "Max-prefix test IXP",
-        lan_v4: &format!("127.0.{n}.0/24"),
-        bgp: bgp_port,
-        web: Some(web_port),
         route_server: "hold_time = 30\nmax_prefix_restart = 1",
-        ..Ixp::default()
+        ..site.ixp("Max-prefix test IXP")
     }
     .toml(&[
         member(A, "A", &ia, &max_prefix(2, 10)),
@@ -60,12 +53,12 @@ fn max_prefix_cease_hold_and_restart() {
     let mut procs = Procs(Vec::new());
     start_caribix(&mut procs, &dir, &cfg_path, 1, web_port);
     procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
-    let id_b = format!("AS{B}_127_0_{n}_22");
+    let id_b = site.id(B, 22);
     wait_for("B Established", Duration::from_secs(30), || {
         neighbor(web_port, &id_b).is_some_and(|v| v["state"] == "Established")
     });
     procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
-    let id_a = format!("AS{A}_127_0_{n}_21");
+    let id_a = site.id(A, 21);
 
     // The third route trips the limit: Cease subcode 1.
     wait_for("the max-prefix Cease", Duration::from_secs(30), || {
@@ -132,21 +125,14 @@ fn max_prefix_cease_hold_and_restart() {
 #[test]
 fn max_prefix_warning_mode_keeps_the_session() {
     let _ = exabgp_path(); // fail early and clearly when missing
-    let n = 150 + (std::process::id() + 37) % 100;
-    let ip = |h: u8| format!("127.0.{n}.{h}");
-    let (ia, ib, ic) = (ip(31), ip(32), ip(33));
-    let dir = tempdir("maxpfx-warn");
-    let bgp_port = free_tcp();
-    let web_port = free_tcp();
+    let site = Site::new("maxpfx-warn", 37);
+    let (dir, bgp_port, web_port) = (&site.dir, site.bgp, site.web);
+    let (ia, ib, ic) = (site.ip(31), site.ip(32), site.ip(33));
     const C: u32 = 64498;
     let config = Ixp {
-        name: "Max-prefix warning test IXP",
-        lan_v4: &format!("127.0.{n}.0/24"),
-        bgp: bgp_port,
-        web: Some(web_port),
         route_server: "hold_time = 30\nmax_prefix_restart = 1",
         tables: "[policy]\nmax_prefix_action = \"warning\"",
-        ..Ixp::default()
+        ..site.ixp("Max-prefix warning test IXP")
     }
     .toml(&[
         member(A, "A", &ia, &max_prefix(2, 10)),
@@ -173,8 +159,8 @@ fn max_prefix_warning_mode_keeps_the_session() {
     procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
     procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
     procs.0.push(spawn_exabgp(&dir, "c", &conf_c));
-    let id_a = format!("AS{A}_127_0_{n}_31");
-    let id_c = format!("AS{C}_127_0_{n}_33");
+    let id_a = site.id(A, 31);
+    let id_c = site.id(C, 33);
 
     // All three of A's routes reach B: warning mode keeps them.
     wait_for("A's three routes at B", Duration::from_secs(30), || {
@@ -224,22 +210,14 @@ fn max_prefix_warning_mode_keeps_the_session() {
 #[test]
 fn max_prefix_checked_right_after_a_reload() {
     let _ = exabgp_path(); // fail early and clearly when missing
-    let n = 150 + (std::process::id() + 73) % 100;
-    let ip = |h: u8| format!("127.0.{n}.{h}");
-    let (ia, ib, ic) = (ip(41), ip(42), ip(43));
-    let dir = tempdir("maxpfx-reload");
-    let bgp_port = free_tcp();
-    let web_port = free_tcp();
+    let site = Site::new("maxpfx-reload", 73);
+    let (dir, bgp_port, web_port) = (&site.dir, site.bgp, site.web);
+    let (ia, ib, ic) = (site.ip(41), site.ip(42), site.ip(43));
     const C: u32 = 64498;
-    let lan = format!("127.0.{n}.0/24");
     let config = |limit_a: u32, c_len: &str| {
         Ixp {
-            name: "Max-prefix reload test IXP",
-            lan_v4: &lan,
-            bgp: bgp_port,
-            web: Some(web_port),
             route_server: "hold_time = 30\nmax_prefix_restart = 1",
-            ..Ixp::default()
+            ..site.ixp("Max-prefix reload test IXP")
         }
         .toml(&[
             member(A, "A", &ia, &max_prefix(limit_a, 10)),
@@ -268,8 +246,8 @@ fn max_prefix_checked_right_after_a_reload() {
     procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
     procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
     procs.0.push(spawn_exabgp(&dir, "c", &conf_c));
-    let id_a = format!("AS{A}_127_0_{n}_41");
-    let id_c = format!("AS{C}_127_0_{n}_43");
+    let id_a = site.id(A, 41);
+    let id_c = site.id(C, 43);
 
     // Before: A has 3 of 10, C 2 accepted of 2 and the /25 filtered.
     wait_for("A's and C's routes at B", Duration::from_secs(30), || {
