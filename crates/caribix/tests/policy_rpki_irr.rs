@@ -51,36 +51,31 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::api::{filtered, http_get, neighbor};
-use support::config::{max_prefix, member, Ixp, RS};
+use support::config::{max_prefix, member, Ixp, Site, RS};
 use support::exabgp::{exabgp_conf, exabgp_path, rib, routes, spawn_exabgp};
+use support::free_tcp;
 use support::proc::{caribix_log, kill_and_reap, sighup, spawn_caribix, Procs};
 use support::rpki::{stayrtr, write_vrps, WhoisData, WhoisServer};
 use support::wait::wait_for;
-use support::{free_tcp, tempdir};
 
 const A: u32 = 64496;
 const B: u32 = 64497;
 /// A public AS that is neither a member nor in A's AS-SET.
 const OTHER: u32 = 3333;
 
-fn config(n: u32, bgp: u16, web: u16, policy: &str) -> String {
+fn config(site: &Site, policy: &str) -> String {
     Ixp {
-        name: "RPKI and IRR test IXP",
-        lan_v4: &format!("127.0.{n}.0/24"),
-        bgp,
-        web: Some(web),
-        route_server: "hold_time = 30",
         tables: policy,
-        ..Ixp::default()
+        ..site.ixp("RPKI and IRR test IXP")
     }
     .toml(&[
         member(
             A,
             "A",
-            &format!("127.0.{n}.41"),
+            &site.ip(41),
             &format!("as_set = \"AS-ATEST\"\n{}", max_prefix(100, 10)),
         ),
-        member(B, "B", &format!("127.0.{n}.42"), &max_prefix(100, 10)),
+        member(B, "B", &site.ip(42), &max_prefix(100, 10)),
     ])
 }
 
@@ -139,9 +134,9 @@ fn assert_up(web: u16, id: &str, since: u64) -> u64 {
 #[test]
 fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
     let _ = exabgp_path(); // fail early and clearly when missing
-    let n = 150 + (std::process::id() + 71) % 100;
-    let (ia, ib) = (format!("127.0.{n}.41"), format!("127.0.{n}.42"));
-    let dir = tempdir("rpki-irr");
+    let site = Site::new("rpki-irr", 71);
+    let (dir, bgp, web) = (&site.dir, site.bgp, site.web);
+    let (ia, ib) = (site.ip(41), site.ip(42));
 
     // RPKI: A's 11.5.0.0/16 up to /24; 11.8.0.0/16 exactly.
     let vrp_file = dir.join("vrps.json");
@@ -161,13 +156,12 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
         ),
     )
     .unwrap();
-    let (bgp, web) = (free_tcp(), free_tcp());
     let policy = format!(
         "[policy.rpki]\nrtr = [\"127.0.0.1:{rtr_port}\"]\ncache_dir = \"rpki-cache\"\n\n\
          [policy.irr]\nrpsl_files = [\"irr.db\"]\ncache_dir = \"irr-cache\"\n"
     );
     let cfg = dir.join("caribix.toml");
-    std::fs::write(&cfg, config(n, bgp, web, &policy)).unwrap();
+    std::fs::write(&cfg, config(&site, &policy)).unwrap();
 
     let good = "11.5.0.0/24";
     let bh = "11.5.3.1/32";
@@ -206,7 +200,7 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
     assert_eq!(irr_a["prefixes"], 3, "{p}");
     procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
     procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
-    let (id_a, id_b) = (format!("AS{A}_127_0_{n}_41"), format!("AS{B}_127_0_{n}_42"));
+    let (id_a, id_b) = (site.id(A, 41), site.id(B, 42));
 
     // 1. Codes 9, 12, 14; Valid and BLACKHOLE routes reach B.
     let want_filtered = |with_r14: bool| -> BTreeMap<String, BTreeSet<u64>> {
@@ -417,21 +411,20 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
 #[test]
 fn irr_whois_as_set_change_picked_up_without_reset() {
     let _ = exabgp_path();
-    let n = 150 + (std::process::id() + 83) % 100;
-    let (ia, ib) = (format!("127.0.{n}.41"), format!("127.0.{n}.42"));
-    let dir = tempdir("irr-whois");
+    let site = Site::new("irr-whois", 83);
+    let (dir, bgp, web) = (&site.dir, site.bgp, site.web);
+    let (ia, ib) = (site.ip(41), site.ip(42));
     let mut data = WhoisData::default();
     data.sets.insert("AS-ATEST".into(), vec![A]);
     data.v4.insert(A, vec!["11.10.0.0/16".into()]);
     let whois = WhoisServer::start(data);
-    let (bgp, web) = (free_tcp(), free_tcp());
     let policy = format!(
         "[policy]\nmax_prefix_action = \"warning\"\n\n[policy.irr]\nwhois = \"{}\"\nsources = [\"TEST\"]\nrefresh = \"6h\"\ncache_dir = \"irr-cache\"\n",
         whois.addr
     );
     let cfg = dir.join("caribix.toml");
     // A's IPv4 limit is 2: the routes the IRR change accepts take it over.
-    let text = config(n, bgp, web, &policy).replacen("ipv4 = 100", "ipv4 = 2", 1);
+    let text = config(&site, &policy).replacen("ipv4 = 100", "ipv4 = 2", 1);
     std::fs::write(&cfg, text).unwrap();
     let ok = "11.10.1.0/24";
     let new_origin = "11.10.2.0/24";
@@ -476,7 +469,7 @@ fn irr_whois_as_set_change_picked_up_without_reset() {
     );
     procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
     procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
-    let (id_a, id_b) = (format!("AS{A}_127_0_{n}_41"), format!("AS{B}_127_0_{n}_42"));
+    let (id_a, id_b) = (site.id(A, 41), site.id(B, 42));
     let before = BTreeMap::from([
         (new_origin.to_string(), codes(&[9])),
         (outside.to_string(), codes(&[9, 12])),
@@ -567,9 +560,9 @@ fn irr_whois_as_set_change_picked_up_without_reset() {
 #[test]
 fn aspa_from_json_rejects_invalid_upstream_paths() {
     let _ = exabgp_path();
-    let n = 150 + (std::process::id() + 97) % 100;
-    let (ia, ib) = (format!("127.0.{n}.41"), format!("127.0.{n}.42"));
-    let dir = tempdir("aspa");
+    let site = Site::new("aspa", 97);
+    let (dir, bgp, web) = (&site.dir, site.bgp, site.web);
+    let (ia, ib) = (site.ip(41), site.ip(42));
     let vrp_file = dir.join("vrps.json");
     write_vrps(&vrp_file, &[]);
     let rtr_port = free_tcp();
@@ -581,12 +574,11 @@ fn aspa_from_json_rejects_invalid_upstream_paths() {
         ),
     )
     .unwrap();
-    let (bgp, web) = (free_tcp(), free_tcp());
     let policy = format!(
         "[policy.rpki]\nrtr = [\"127.0.0.1:{rtr_port}\"]\ncache_dir = \"rpki-cache\"\naspa_json = \"aspa.json\"\n"
     );
     let cfg = dir.join("caribix.toml");
-    std::fs::write(&cfg, config(n, bgp, web, &policy)).unwrap();
+    std::fs::write(&cfg, config(&site, &policy)).unwrap();
     let (bad, good, own) = ("11.12.0.0/24", "11.12.1.0/24", "11.12.2.0/24");
     let routes_a = vec![
         format!("route {bad} next-hop {ia} as-path [ {A} {OTHER} ]"),
@@ -605,7 +597,7 @@ fn aspa_from_json_rejects_invalid_upstream_paths() {
     assert_eq!(p["checks"]["aspa"], true, "{p}");
     procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
     procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
-    let id_a = format!("AS{A}_127_0_{n}_41");
+    let id_a = site.id(A, 41);
     let want = BTreeMap::from([(bad.to_string(), codes(&[16]))]);
     wait_for(
         "the ASPA invalid route filtered",
@@ -627,9 +619,9 @@ fn aspa_from_json_rejects_invalid_upstream_paths() {
 #[test]
 fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
     let _ = exabgp_path();
-    let n = 150 + (std::process::id() + 13) % 100;
-    let (ia, ib) = (format!("127.0.{n}.41"), format!("127.0.{n}.42"));
-    let dir = tempdir("rpki-hup");
+    let site = Site::new("rpki-hup", 13);
+    let (dir, bgp, web) = (&site.dir, site.bgp, site.web);
+    let (ia, ib) = (site.ip(41), site.ip(42));
     // Cache 1 gives 11.15.0.0/16 to another AS, cache 2 to A.
     let (f1, f2) = (dir.join("vrps1.json"), dir.join("vrps2.json"));
     write_vrps(&f1, &[("11.15.0.0/16", 24, OTHER)]);
@@ -647,7 +639,6 @@ fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
         .unwrap()
     };
     rpsl("");
-    let (bgp, web) = (free_tcp(), free_tcp());
     let policy = |port: u16| {
         format!(
             "[policy.rpki]\nrtr = [\"127.0.0.1:{port}\"]\ncache_dir = \"rpki-cache-{port}\"\n\n\
@@ -655,7 +646,7 @@ fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
         )
     };
     let cfg = dir.join("caribix.toml");
-    std::fs::write(&cfg, config(n, bgp, web, &policy(p1))).unwrap();
+    std::fs::write(&cfg, config(&site, &policy(p1))).unwrap();
     let (r14, r12) = ("11.15.1.0/24", "11.16.0.0/24");
     let routes_a = routes(&[r14, r12], &ia, A);
     let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp, &routes_a);
@@ -667,7 +658,7 @@ fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
     });
     procs.0.push(spawn_exabgp(&dir, "b", &conf_b));
     procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
-    let (id_a, id_b) = (format!("AS{A}_127_0_{n}_41"), format!("AS{B}_127_0_{n}_42"));
+    let (id_a, id_b) = (site.id(A, 41), site.id(B, 42));
     let before = BTreeMap::from([
         (r14.to_string(), codes(&[14])),
         (r12.to_string(), codes(&[12])),
@@ -681,7 +672,7 @@ fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
     let up_a = assert_up(web, &id_a, 0);
     let up_b = assert_up(web, &id_b, 0);
 
-    std::fs::write(&cfg, config(n, bgp, web, &policy(p2))).unwrap();
+    std::fs::write(&cfg, config(&site, &policy(p2))).unwrap();
     rpsl(&format!("\nroute: 11.16.0.0/16\norigin: AS{A}\n"));
     let pid = procs.0[0].id();
     sighup(pid);
@@ -703,7 +694,7 @@ fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
     // Another SIGHUP, to a cache that does not answer and an empty cache
     // directory: the current VRPs are carried over, nothing moves.
     let dead = free_tcp();
-    std::fs::write(&cfg, config(n, bgp, web, &policy(dead))).unwrap();
+    std::fs::write(&cfg, config(&site, &policy(dead))).unwrap();
     sighup(pid);
     wait_for("the carried-over VRPs", Duration::from_secs(20), || {
         let s = rpki_status(web);
