@@ -177,15 +177,9 @@ impl Handle {
         self.reload.send(CoreMsg::Reload(Box::new(spec))).is_ok()
     }
 
-    /// Judge every route again (the RPKI or IRR data behind the policy
-    /// changed); no session is reset. False when the core is gone.
-    pub(crate) fn revalidate(&self) -> bool {
-        self.revalidate_affected(Arc::new(routeserver::Affected::all()))
-    }
-
-    /// Judge again only the routes a data change can affect (under the
-    /// VRP prefixes that changed, of the members whose IRR data changed).
-    /// False when the core is gone.
+    /// Judge again the routes a data change can affect (under the VRP
+    /// prefixes that changed, of the members whose IRR data changed, or
+    /// all); no session is reset. False when the core is gone.
     pub(crate) fn revalidate_affected(&self, affected: Arc<routeserver::Affected>) -> bool {
         self.reload.send(CoreMsg::Revalidate(affected)).is_ok()
     }

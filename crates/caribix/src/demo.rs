@@ -581,11 +581,14 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
     // Judge the routes again whenever the VRPs change (as `caribix run`
     // does); the demo's own data changes only if the cache is edited.
     let mut vrp_changes = sources.rpki.subscribe();
+    let mut seen = vrp_changes.borrow_and_update().number;
     let rh = handle.clone();
     tokio::spawn(async move {
         while vrp_changes.changed().await.is_ok() {
-            vrp_changes.borrow_and_update();
-            if !rh.revalidate() {
+            let g = vrp_changes.borrow_and_update().clone();
+            let affected = crate::policy_sources::rpki_affected(seen, &g);
+            seen = g.number;
+            if !rh.revalidate_affected(Arc::new(affected)) {
                 return;
             }
         }

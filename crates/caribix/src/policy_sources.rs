@@ -191,24 +191,15 @@ impl PolicySources {
         let watcher = tokio::spawn(async move {
             while rx.changed().await.is_ok() {
                 let g = rx.borrow_and_update().clone();
-                // Only routes under a changed VRP prefix can change state
-                // (RFC 6811 §2). The channel keeps only the latest
-                // generation: after a skipped one, or when ASPA records
-                // changed (a path property), everything is judged again.
-                let whole = g.number != seen.wrapping_add(1) || g.aspa_changed;
+                let affected = rpki_affected(seen, &g);
                 seen = g.number;
                 tracing::info!(
                     generation = g.number,
                     changed_prefixes = g.changed.len(),
                     aspa_changed = g.aspa_changed,
-                    all_routes = whole,
+                    all_routes = affected.is_all(),
                     "RPKI: VRP set changed"
                 );
-                let affected = if whole {
-                    Affected::all()
-                } else {
-                    Affected::covered_by(g.changed.iter().copied())
-                };
                 revalidate_all(&cores, affected);
             }
         });
@@ -238,16 +229,9 @@ impl PolicySources {
         let watcher = tokio::spawn(async move {
             while rx.changed().await.is_ok() {
                 let g = rx.borrow_and_update().clone();
-                // Only the routes of members whose data changed; after a
-                // skipped generation, every member's.
-                let whole = g.number != seen.wrapping_add(1);
+                let affected = irr_affected(seen, &g);
                 seen = g.number;
-                tracing::info!(generation = g.number, members = ?g.changed, all_routes = whole, "IRR: data changed");
-                let affected = if whole {
-                    Affected::all()
-                } else {
-                    Affected::members(g.changed.iter().copied())
-                };
+                tracing::info!(generation = g.number, members = ?g.changed, all_routes = affected.is_all(), "IRR: data changed");
                 revalidate_all(&cores, affected);
             }
         });
@@ -331,6 +315,29 @@ fn carry_over(old: &RpkiRun, new: &RpkiKey) {
         Err(e) => {
             tracing::warn!(dir = %new.cache_dir.display(), error = %e, "RPKI: cannot carry the current VRPs over")
         }
+    }
+}
+
+/// The routes RPKI generation `g` can affect, the previous one seen being
+/// `seen`: only routes under a changed VRP prefix can change state (RFC
+/// 6811 §2). The channel keeps only the latest generation: after a
+/// skipped one, or when ASPA records changed (a path property), every
+/// route.
+pub(crate) fn rpki_affected(seen: u64, g: &rov::Generation) -> Affected {
+    if g.number != seen.wrapping_add(1) || g.aspa_changed {
+        Affected::all()
+    } else {
+        Affected::covered_by(g.changed.iter().copied())
+    }
+}
+
+/// The routes IRR generation `g` can affect: those of the members whose
+/// data changed; after a skipped generation, every member's.
+fn irr_affected(seen: u64, g: &irr::IrrGeneration) -> Affected {
+    if g.number != seen.wrapping_add(1) {
+        Affected::all()
+    } else {
+        Affected::members(g.changed.iter().copied())
     }
 }
 
@@ -472,5 +479,40 @@ impl SourcesStatus {
             }
         };
         json!({ "rpki": rpki, "irr": irr })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> bgp_wire::Prefix {
+        s.parse().expect("a test prefix")
+    }
+
+    #[test]
+    fn rpki_generation_to_affected_routes() {
+        let g = |number, aspa_changed| rov::Generation {
+            number,
+            changed: Arc::new(vec![p("192.0.2.0/24")]),
+            aspa_changed,
+        };
+        assert_eq!(
+            rpki_affected(4, &g(5, false)),
+            Affected::covered_by([p("192.0.2.0/24")])
+        );
+        // A skipped generation, an ASPA change: everything.
+        assert!(rpki_affected(3, &g(5, false)).is_all());
+        assert!(rpki_affected(4, &g(5, true)).is_all());
+    }
+
+    #[test]
+    fn irr_generation_to_affected_routes() {
+        let g = |number| irr::IrrGeneration {
+            number,
+            changed: Arc::new(vec![64496, 64497]),
+        };
+        assert_eq!(irr_affected(0, &g(1)), Affected::members([64497, 64496]));
+        assert!(irr_affected(0, &g(2)).is_all());
     }
 }
