@@ -123,26 +123,28 @@ pub fn rib(dir: &Path, name: &str) -> BTreeMap<String, Got> {
                 .filter_map(|x| x.as_u64().map(|x| x as u32))
                 .collect()
         };
+        let lists = |key: &str| -> Vec<Vec<u32>> {
+            attr.get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(nums)
+                .collect()
+        };
         let got = Got {
             as_path: attr.get("as-path").map(nums).unwrap_or_default(),
-            communities: attr
-                .get("community")
-                .and_then(Value::as_array)
+            communities: lists("community")
                 .into_iter()
-                .flatten()
-                .map(|c| {
-                    let c = nums(c);
-                    (c[0], c[1])
+                .map(|c| match c[..] {
+                    [x, y] => (x, y),
+                    _ => panic!("ExaBGP wrote a community {c:?} of other than 2 numbers"),
                 })
                 .collect(),
-            large: attr
-                .get("large-community")
-                .and_then(Value::as_array)
+            large: lists("large-community")
                 .into_iter()
-                .flatten()
-                .map(|c| {
-                    let c = nums(c);
-                    (c[0], c[1], c[2])
+                .map(|c| match c[..] {
+                    [x, y, z] => (x, y, z),
+                    _ => panic!("ExaBGP wrote a large community {c:?} of other than 3 numbers"),
                 })
                 .collect(),
         };
