@@ -1100,17 +1100,21 @@ fn join_pairs<X: std::fmt::Display, Y: std::fmt::Display>(
 /// The ASNs of a JSON list of AS_PATH segments, each holding its ASNs
 /// under `key` (FRR: `list`, GoBGP: `asns`), in order.
 fn segment_asns(segments: Option<&serde_json::Value>, key: &str) -> Vec<u32> {
-    segments
-        .and_then(|s| s.as_array())
+    u32s(
+        segments
+            .and_then(|s| s.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.get(key).and_then(|l| l.as_array()))
+            .flatten(),
+    )
+}
+
+/// The JSON numbers among `values` that fit in 32 bits, in order.
+pub(crate) fn u32s<'a>(values: impl IntoIterator<Item = &'a serde_json::Value>) -> Vec<u32> {
+    values
         .into_iter()
-        .flatten()
-        .flat_map(|s| {
-            s.get(key)
-                .and_then(|l| l.as_array())
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter_map(|a| a.as_u64().and_then(|a| u32::try_from(a).ok()))
+        .filter_map(|x| x.as_u64().and_then(|x| u32::try_from(x).ok()))
         .collect()
 }
 

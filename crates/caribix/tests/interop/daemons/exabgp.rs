@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::{json, Announce, Member};
+use super::{json, u32s, Announce, Member};
 use crate::interop::{which, Lab, Route, RS_ASN, RS_V4, RS_V6};
 
 impl Member {
@@ -98,14 +98,7 @@ impl Member {
             .get("raw")
             .and_then(|r| r.get(prefix))
             .ok_or_else(|| format!("ExaBGP recorded no raw UPDATE for {prefix}"))?;
-        let nums = |k: &str| -> Vec<u32> {
-            r.get(k)
-                .and_then(|a| a.as_array())
-                .into_iter()
-                .flatten()
-                .filter_map(|x| x.as_u64().and_then(|x| u32::try_from(x).ok()))
-                .collect()
-        };
+        let nums = |k: &str| u32s(r.get(k).and_then(|a| a.as_array()).into_iter().flatten());
         Ok((nums("as_path"), nums("as4_path")))
     }
 
