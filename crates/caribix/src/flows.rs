@@ -372,6 +372,7 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
         metrics: FlowMetrics::register(),
         macs_dirty: false,
         macs_saved: now_millis(),
+        expired: UnixMillis(0),
     };
     for (bucket, tally) in &recent {
         if let Some(b) = bucket {
@@ -410,6 +411,8 @@ struct Task {
     macs_dirty: bool,
     /// When the learned-MAC table was last saved.
     macs_saved: UnixMillis,
+    /// When the store's rollups and retention last ran.
+    expired: UnixMillis,
 }
 
 async fn recv(s: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
@@ -620,6 +623,9 @@ impl Task {
             || now.0.saturating_sub(self.macs_saved.0) >= MACS_SAVE_MS)
             .then(|| self.members.learned().iter().copied().collect());
         let saving_macs = macs.is_some();
+        // Rollups and retention once a minute (a ClickHouse expiry is a few
+        // dozen queries).
+        let expiring = now.0.saturating_sub(self.expired.0) >= 60_000;
         let shared = self.shared.clone();
         let retention = self.retention;
         let res = tokio::task::spawn_blocking(move || {
@@ -630,7 +636,10 @@ impl Task {
             if let Some(m) = &macs {
                 st.save_macs(m)?;
             }
-            st.expire(now.secs(), retention)
+            if expiring {
+                st.expire(now.secs(), retention)?;
+            }
+            Ok::<(), flowstore::StoreError>(())
         })
         .await;
         match res {
@@ -638,6 +647,9 @@ impl Task {
                 if saving_macs {
                     self.macs_dirty = false;
                     self.macs_saved = now;
+                }
+                if expiring {
+                    self.expired = now;
                 }
             }
             Ok(Err(e)) => {
