@@ -26,7 +26,7 @@ const B: u32 = 64497;
 fn ipv4_route_with_ipv6_next_hop_is_rejected_with_code_4() {
     let _ = exabgp_path(); // fail early and clearly when missing
     let site = Site::new("code4", 53);
-    let (n, dir, bgp, web) = (site.n, &site.dir, site.bgp, site.web);
+    let (n, dir, bgp, web) = (site.n, site.dir.clone(), site.bgp, site.web);
     let (ia, ib) = (site.ip(51), site.ip(52));
     let a6 = format!("2001:db8:{n}::51");
     let cfg = dir.join("caribix.toml");

@@ -42,7 +42,7 @@ fn reject_codes_and_community_actions_end_to_end() {
     let exabgp = exabgp_path(); // fail early and clearly when missing
     let _ = exabgp;
     let site = Site::new("policy-e2e", 0);
-    let (n, dir, bgp_port, web_port) = (site.n, &site.dir, site.bgp, site.web);
+    let (n, dir, bgp_port, web_port) = (site.n, site.dir.clone(), site.bgp, site.web);
     let (ia, ib, ic) = (site.ip(11), site.ip(12), site.ip(13));
     let config = Ixp {
         lan_v6: Some(&format!("2001:db8:{n}::/64")),

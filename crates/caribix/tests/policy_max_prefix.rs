@@ -35,7 +35,7 @@ fn ceased(web: u16, id: &str) -> bool {
 fn max_prefix_cease_hold_and_restart() {
     let _ = exabgp_path(); // fail early and clearly when missing
     let site = Site::new("maxpfx-e2e", 0);
-    let (dir, bgp_port, web_port) = (&site.dir, site.bgp, site.web);
+    let (dir, bgp_port, web_port) = (site.dir.clone(), site.bgp, site.web);
     let (ia, ib) = (site.ip(21), site.ip(22));
     let config = Ixp {
         route_server: "hold_time = 30\nmax_prefix_restart = 1",
@@ -126,7 +126,7 @@ fn max_prefix_cease_hold_and_restart() {
 fn max_prefix_warning_mode_keeps_the_session() {
     let _ = exabgp_path(); // fail early and clearly when missing
     let site = Site::new("maxpfx-warn", 37);
-    let (dir, bgp_port, web_port) = (&site.dir, site.bgp, site.web);
+    let (dir, bgp_port, web_port) = (site.dir.clone(), site.bgp, site.web);
     let (ia, ib, ic) = (site.ip(31), site.ip(32), site.ip(33));
     const C: u32 = 64498;
     let config = Ixp {
@@ -211,7 +211,7 @@ fn max_prefix_warning_mode_keeps_the_session() {
 fn max_prefix_checked_right_after_a_reload() {
     let _ = exabgp_path(); // fail early and clearly when missing
     let site = Site::new("maxpfx-reload", 73);
-    let (dir, bgp_port, web_port) = (&site.dir, site.bgp, site.web);
+    let (dir, bgp_port, web_port) = (site.dir.clone(), site.bgp, site.web);
     let (ia, ib, ic) = (site.ip(41), site.ip(42), site.ip(43));
     const C: u32 = 64498;
     let config = |limit_a: u32, c_len: &str| {

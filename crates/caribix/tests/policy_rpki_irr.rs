@@ -135,7 +135,7 @@ fn assert_up(web: u16, id: &str, since: u64) -> u64 {
 fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
     let _ = exabgp_path(); // fail early and clearly when missing
     let site = Site::new("rpki-irr", 71);
-    let (dir, bgp, web) = (&site.dir, site.bgp, site.web);
+    let (dir, bgp, web) = (site.dir.clone(), site.bgp, site.web);
     let (ia, ib) = (site.ip(41), site.ip(42));
 
     // RPKI: A's 11.5.0.0/16 up to /24; 11.8.0.0/16 exactly.
@@ -412,7 +412,7 @@ fn rpki_and_irr_files_codes_blackhole_roa_changes_and_restart() {
 fn irr_whois_as_set_change_picked_up_without_reset() {
     let _ = exabgp_path();
     let site = Site::new("irr-whois", 83);
-    let (dir, bgp, web) = (&site.dir, site.bgp, site.web);
+    let (dir, bgp, web) = (site.dir.clone(), site.bgp, site.web);
     let (ia, ib) = (site.ip(41), site.ip(42));
     let mut data = WhoisData::default();
     data.sets.insert("AS-ATEST".into(), vec![A]);
@@ -561,7 +561,7 @@ fn irr_whois_as_set_change_picked_up_without_reset() {
 fn aspa_from_json_rejects_invalid_upstream_paths() {
     let _ = exabgp_path();
     let site = Site::new("aspa", 97);
-    let (dir, bgp, web) = (&site.dir, site.bgp, site.web);
+    let (dir, bgp, web) = (site.dir.clone(), site.bgp, site.web);
     let (ia, ib) = (site.ip(41), site.ip(42));
     let vrp_file = dir.join("vrps.json");
     write_vrps(&vrp_file, &[]);
@@ -620,7 +620,7 @@ fn aspa_from_json_rejects_invalid_upstream_paths() {
 fn sighup_switches_rtr_cache_and_rereads_rpsl_files() {
     let _ = exabgp_path();
     let site = Site::new("rpki-hup", 13);
-    let (dir, bgp, web) = (&site.dir, site.bgp, site.web);
+    let (dir, bgp, web) = (site.dir.clone(), site.bgp, site.web);
     let (ia, ib) = (site.ip(41), site.ip(42));
     // Cache 1 gives 11.15.0.0/16 to another AS, cache 2 to A.
     let (f1, f2) = (dir.join("vrps1.json"), dir.join("vrps2.json"));
