@@ -467,7 +467,7 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
     });
     let started = Instant::now();
     let started_wall = std::time::SystemTime::now();
-    let info = RsInfo {
+    let mut info = RsInfo {
         name: spec.name.clone(),
         asn: spec.asn,
         router_id: spec.router_id,
@@ -482,6 +482,8 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
                 msg = core_rx.recv() => {
                     let Some(msg) = msg else { return };
                     if let CoreMsg::Reload(new) = msg {
+                        // The new max-prefix action applies from now on.
+                        info.max_prefix = new.max_prefix;
                         reload(&mut rs, &mut peers, &wiring, *new);
                         continue;
                     }
@@ -490,7 +492,10 @@ pub(crate) async fn start(spec: RsSpec) -> std::io::Result<Handle> {
                     // are coalesced.
                     for _ in 0..1000 {
                         match core_rx.try_recv() {
-                            Ok(CoreMsg::Reload(new)) => reload(&mut rs, &mut peers, &wiring, *new),
+                            Ok(CoreMsg::Reload(new)) => {
+                                info.max_prefix = new.max_prefix;
+                                reload(&mut rs, &mut peers, &wiring, *new);
+                            }
                             Ok(m) => handle(&mut rs, &mut peers, m, (started, started_wall, &info), &rs_name),
                             Err(_) => break,
                         }

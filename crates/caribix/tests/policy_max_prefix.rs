@@ -206,7 +206,9 @@ fn max_prefix_warning_mode_keeps_the_session() {
 /// 10 to 2 under its 3 routes, and it gets the Cease (RFC 4486 subcode
 /// 1); C (warning mode, limit 2) had its /25 rejected (prefix length, code
 /// 13) until the reload allows /25 for it, and is then warned once with
-/// its session up. Neither member sends anything after the reload.
+/// its session up. Neither member sends anything after the reload. The
+/// reload also sets `max_prefix_restart = 0`: A's Cease stops its session
+/// for good, and the API shows B's action as `shutdown` from then on.
 #[test]
 fn max_prefix_checked_right_after_a_reload() {
     let _ = exabgp_path(); // fail early and clearly when missing
@@ -214,9 +216,10 @@ fn max_prefix_checked_right_after_a_reload() {
     let (dir, bgp_port, web_port) = (site.dir.clone(), site.bgp, site.web);
     let (ia, ib, ic) = (site.ip(41), site.ip(42), site.ip(43));
     const C: u32 = 64498;
-    let config = |limit_a: u32, c_len: &str| {
+    let config = |limit_a: u32, c_len: &str, restart_min: u32| {
+        let rs = format!("hold_time = 30\nmax_prefix_restart = {restart_min}");
         Ixp {
-            route_server: "hold_time = 30\nmax_prefix_restart = 1",
+            route_server: &rs,
             ..site.ixp("Max-prefix reload test IXP")
         }
         .toml(&[
@@ -234,7 +237,7 @@ fn max_prefix_checked_right_after_a_reload() {
         ])
     };
     let cfg_path = dir.join("caribix.toml");
-    std::fs::write(&cfg_path, config(10, "")).expect("write caribix.toml");
+    std::fs::write(&cfg_path, config(10, "", 1)).expect("write caribix.toml");
     let routes_a = routes(&["11.5.0.0/24", "11.5.1.0/24", "11.5.2.0/24"], &ia, A);
     let routes_c = routes(&["11.6.0.0/24", "11.6.1.0/24", "11.6.2.0/25"], &ic, C);
     let conf_a = exabgp_conf(&dir, "a", A, &ia, bgp_port, &routes_a);
@@ -247,6 +250,7 @@ fn max_prefix_checked_right_after_a_reload() {
     procs.0.push(spawn_exabgp(&dir, "a", &conf_a));
     procs.0.push(spawn_exabgp(&dir, "c", &conf_c));
     let id_a = site.id(A, 41);
+    let id_b = site.id(B, 42);
     let id_c = site.id(C, 43);
 
     // Before: A has 3 of 10, C 2 accepted of 2 and the /25 filtered.
@@ -264,11 +268,14 @@ fn max_prefix_checked_right_after_a_reload() {
     let v = neighbor(web_port, &id_a).expect("neighbor A");
     assert_eq!(v["state"], "Established", "{v}");
     assert!(v["last_error"].is_null(), "{v}");
+    let v = neighbor(web_port, &id_b).expect("neighbor B");
+    assert_eq!(v["max_prefix"]["action"], "restart", "{v}");
 
-    // The reload: A's limit down to 2, /25 allowed for C.
+    // The reload: A's limit down to 2, /25 allowed for C, no restart
+    // after a max-prefix Cease.
     std::fs::write(
         &cfg_path,
-        config(2, ", ipv4_prefix_len = { min = 8, max = 25 }"),
+        config(2, ", ipv4_prefix_len = { min = 8, max = 25 }", 0),
     )
     .expect("rewrite caribix.toml");
     sighup(caribix_pid);
@@ -291,8 +298,14 @@ fn max_prefix_checked_right_after_a_reload() {
     wait_for("C's /25 at B", Duration::from_secs(10), || {
         rib(&dir, "b").contains_key("11.6.2.0/25")
     });
+    let v = neighbor(web_port, &id_b).expect("neighbor B");
+    assert_eq!(v["max_prefix"]["action"], "shutdown", "{v}");
     let text = caribix_log(&dir, 1);
     assert!(text.contains("configuration reloaded"), "{text}");
+    assert!(
+        text.contains("max-prefix limit exceeded: session stopped until restart"),
+        "A's Cease should follow the reloaded max_prefix_restart = 0:\n{text}"
+    );
     drop(procs);
     let _ = std::fs::remove_dir_all(&dir);
 }
