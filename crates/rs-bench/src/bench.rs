@@ -40,6 +40,8 @@ pub struct Options {
     pub netns: bool,
     /// caribix binary.
     pub caribix: PathBuf,
+    /// Extra environment of the caribix target.
+    pub caribix_env: Vec<(String, String)>,
     /// Per-phase timeout.
     pub timeout: Duration,
     /// VRPs to serve when filtering.
@@ -167,6 +169,7 @@ pub async fn main(o: Options) -> Result<(), String> {
                         filtering,
                         rtr: rtr.as_ref().map(|_| rtr_addr),
                         caribix: o.caribix.clone(),
+                        caribix_env: o.caribix_env.clone(),
                         lan,
                         direct,
                     };
@@ -486,6 +489,12 @@ async fn one(
             " idle CPU {pct:.2}% of one core over {} s;",
             o.idle.as_secs()
         );
+    }
+    if out.reannounce.is_some() {
+        // Resident memory of the settled target (after the churn and any
+        // idle time), beside the peak: what an allocator keeps after a load.
+        let now = procs.iter().map(Proc::rss_kib).sum::<u64>() as f64 / 1024.0;
+        let _ = write!(out.note, " RSS at end {now:.1} MiB;");
     }
     out.rss_mib = procs.iter().map(Proc::peak_rss_kib).sum::<u64>() as f64 / 1024.0;
     out.cpu_total = cpu(&procs);

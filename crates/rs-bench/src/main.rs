@@ -125,6 +125,10 @@ struct RunArgs {
     /// The caribix binary.
     #[arg(long, default_value = "target/release/caribix")]
     caribix: PathBuf,
+    /// Extra environment for the caribix target, `KEY=VALUE`, repeatable
+    /// (e.g. `MALLOC_ARENA_MAX=2`, or `LD_PRELOAD` of another allocator).
+    #[arg(long = "caribix-env", value_parser = parse_env)]
+    caribix_env: Vec<(String, String)>,
     /// Timeout of each phase, seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
@@ -210,6 +214,7 @@ fn to_options(a: &RunArgs) -> bench::Options {
         runs: a.runs.max(1),
         netns: a.net == Net::Netns,
         caribix: a.caribix.clone(),
+        caribix_env: a.caribix_env.clone(),
         timeout: std::time::Duration::from_secs(a.timeout),
         vrps: a.vrps,
         workdir: a.workdir.clone().unwrap_or_else(|| {
@@ -218,6 +223,14 @@ fn to_options(a: &RunArgs) -> bench::Options {
         out: a.out.clone(),
         max_rss_kib: a.max_rss_gib * 1024 * 1024,
         idle: std::time::Duration::from_secs(a.idle),
+    }
+}
+
+/// `KEY=VALUE` of `--caribix-env`.
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
     }
 }
 

@@ -78,6 +78,8 @@ pub struct Setup {
     pub rtr: Option<SocketAddr>,
     /// The caribix binary.
     pub caribix: PathBuf,
+    /// Extra environment of the caribix process (`--caribix-env`).
+    pub caribix_env: Vec<(String, String)>,
     /// The peering LAN prefix holding the member addresses.
     pub lan: (Ipv4Addr, u8),
     /// Sessions are on a directly connected LAN (a namespace), not on
@@ -135,6 +137,7 @@ pub fn start(
             let mut c = Command::new(&s.caribix);
             c.arg("run").arg(path("caribix.toml"));
             c.env("RUST_LOG", "warn");
+            c.envs(s.caribix_env.iter().map(|(k, v)| (k, v)));
             Ok(vec![Proc::spawn("caribix", c, &log)?])
         }
         Kind::Bird => {
