@@ -318,7 +318,7 @@ impl Rib {
     /// Whether member `id`'s route for `nlri` is stale (kept across its
     /// restart, not announced again yet).
     pub fn is_stale(&self, id: PeerId, nlri: &Nlri) -> bool {
-        let (Some(p), Some(pid)) = (self.peer(id), self.ids.get(&nlri.prefix)) else {
+        let (Some(p), Some(pid)) = (self.peer(id), self.prefix_id_of(&nlri.prefix)) else {
             return false;
         };
         p.stale.contains(&(pid, nlri.path_id))
@@ -336,8 +336,16 @@ impl Rib {
         n
     }
 
+    /// The id of `prefix`, if it was ever seen.
+    #[inline]
+    fn prefix_id_of(&self, prefix: &Prefix) -> Option<u32> {
+        let entries = &self.entries;
+        self.ids
+            .get(prefix, |i| entries.get(i as usize).map(|e| e.prefix))
+    }
+
     fn prefix_id(&mut self, prefix: Prefix) -> u32 {
-        if let Some(id) = self.ids.get(&prefix) {
+        if let Some(id) = self.prefix_id_of(&prefix) {
             return id;
         }
         let id = self.entries.len() as u32;
@@ -345,7 +353,9 @@ impl Rib {
             prefix: PackedPrefix::new(prefix),
             cands: Cands::default(),
         });
-        self.ids.insert(prefix, id);
+        let entries = &self.entries;
+        self.ids
+            .insert(id, |i| entries.get(i as usize).map(|e| e.prefix));
         id
     }
 
@@ -413,7 +423,7 @@ impl Rib {
 
     /// A route withdrawn by member `id`.
     pub fn withdraw(&mut self, id: PeerId, nlri: Nlri) {
-        let Some(pid) = self.ids.get(&nlri.prefix) else {
+        let Some(pid) = self.prefix_id_of(&nlri.prefix) else {
             return;
         };
         self.remove_route(id, pid, nlri.path_id);
@@ -689,7 +699,7 @@ impl Rib {
                     // Attributes too large for this member's message size:
                     // it cannot receive the route at all.
                     for x in list {
-                        if let Some(pid) = self.ids.get(&x.prefix) {
+                        if let Some(pid) = self.prefix_id_of(&x.prefix) {
                             unsendable.push(pid);
                         }
                     }
@@ -840,8 +850,7 @@ impl Rib {
     /// Accepted routes for `prefix`, best first: (announcing member,
     /// attributes).
     pub fn candidates(&self, prefix: &Prefix) -> Vec<(PeerId, Arc<RouteAttrs>)> {
-        self.ids
-            .get(prefix)
+        self.prefix_id_of(prefix)
             .map(|pid| {
                 self.entries[pid as usize]
                     .cands
@@ -855,7 +864,7 @@ impl Rib {
     /// The route member `id` would get for `prefix` now.
     pub fn export_for(&self, id: PeerId, prefix: &Prefix) -> Option<(PeerId, Arc<RouteAttrs>)> {
         let member = self.peer(id)?;
-        let entry = &self.entries[self.ids.get(prefix)? as usize];
+        let entry = &self.entries[self.prefix_id_of(prefix)? as usize];
         self.best(entry, member)
             .map(|c| (PeerId(c.peer), c.attrs.clone()))
     }
