@@ -388,10 +388,62 @@ impl Candidate {
     }
 }
 
-async fn read_candidate(cand: &mut Option<Candidate>, buf: &mut [u8]) -> std::io::Result<usize> {
+/// Read from the candidate connection, if there is one. Its buffer is
+/// allocated only then: a candidate exchanges OPEN and KEEPALIVE (at most
+/// 4,096 octets each before extended messages are negotiated).
+async fn read_candidate(cand: &mut Option<Candidate>, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     match cand {
-        Some(c) => c.stream.read(buf).await,
+        Some(c) => {
+            if buf.is_empty() {
+                buf.resize(ReadBuf::MIN, 0);
+            }
+            c.stream.read(buf).await
+        }
         None => std::future::pending().await,
+    }
+}
+
+/// The read buffer of a connection. An established session mostly
+/// receives KEEPALIVEs and small UPDATEs, so it starts at 4 KiB; a read
+/// that fills it doubles it (up to 64 KiB) while a burst is pending, and
+/// a read that uses a quarter of it or less halves it again. A route
+/// server with a hundred sessions so holds a few hundred KiB of read
+/// buffers instead of 6.4 MiB, and the state machine's own buffer of
+/// partial messages, which takes what each read brings, stays as small.
+#[derive(Debug)]
+struct ReadBuf {
+    buf: Vec<u8>,
+}
+
+impl ReadBuf {
+    const MIN: usize = 4 * 1024;
+    const MAX: usize = 64 * 1024;
+
+    fn new() -> ReadBuf {
+        ReadBuf {
+            buf: vec![0; ReadBuf::MIN],
+        }
+    }
+
+    /// Where the next read goes.
+    fn space(&mut self) -> &mut [u8] {
+        &mut self.buf
+    }
+
+    /// The `n` bytes just read.
+    fn filled(&self, n: usize) -> &[u8] {
+        self.buf.get(..n).unwrap_or(&self.buf)
+    }
+
+    /// Size the buffer for the next read after one of `n` bytes.
+    fn adapt(&mut self, n: usize) {
+        let len = self.buf.len();
+        if n >= len && len < ReadBuf::MAX {
+            self.buf.resize((len * 2).min(ReadBuf::MAX), 0);
+        } else if n <= len / 4 && len > ReadBuf::MIN {
+            self.buf.truncate((len / 2).max(ReadBuf::MIN));
+            self.buf.shrink_to_fit();
+        }
     }
 }
 
@@ -545,8 +597,8 @@ async fn run_connection(
 ) -> bool {
     let _ = stream.set_nodelay(true);
     session.handle_into(Instant::now(), Input::TcpConnected(dir), outputs);
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut cbuf = vec![0u8; 16 * 1024];
+    let mut buf = ReadBuf::new();
+    let mut cbuf = Vec::new();
     let mut cand: Option<Candidate> = None;
     let mut deferred: Option<Option<Command>> = None;
     loop {
@@ -615,7 +667,7 @@ async fn run_connection(
             (a, b) => a.or(b),
         };
         tokio::select! {
-            r = stream.read(&mut buf) => {
+            r = stream.read(buf.space()) => {
                 match r {
                     Ok(0) | Err(_) => {
                         session.handle_into(Instant::now(), Input::TcpConnectionFails, outputs);
@@ -627,7 +679,8 @@ async fn run_connection(
                         outputs.push(Output::Disconnect);
                     }
                     Ok(n) => {
-                        session.handle_into(Instant::now(), Input::Received(&buf[..n]), outputs);
+                        session.handle_into(Instant::now(), Input::Received(buf.filled(n)), outputs);
+                        buf.adapt(n);
                     }
                 }
             }
@@ -740,4 +793,32 @@ async fn flush_final(
     }
     let _ = stream.shutdown().await;
     publish(session, status);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReadBuf;
+
+    #[test]
+    fn read_buffer_grows_while_reads_fill_it_and_shrinks_back() {
+        let mut b = ReadBuf::new();
+        assert_eq!(b.space().len(), ReadBuf::MIN);
+        let mut sizes = Vec::new();
+        for _ in 0..6 {
+            let n = b.space().len();
+            b.adapt(n);
+            sizes.push(b.space().len());
+        }
+        assert_eq!(sizes, [8192, 16384, 32768, 65536, 65536, 65536]);
+        // A read of half the buffer keeps its size.
+        b.adapt(ReadBuf::MAX / 2);
+        assert_eq!(b.space().len(), ReadBuf::MAX);
+        let mut sizes = Vec::new();
+        for _ in 0..6 {
+            b.adapt(19);
+            sizes.push(b.space().len());
+        }
+        assert_eq!(sizes, [32768, 16384, 8192, 4096, 4096, 4096]);
+        assert_eq!(b.filled(19).len(), 19);
+    }
 }
