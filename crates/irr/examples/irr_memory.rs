@@ -37,7 +37,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bgp_wire::Prefix;
-use irr::{IrrConfig, IrrSource, IrrUpdater, MemberSpec};
+use irr::{IrrConfig, IrrSource, IrrUpdater, MemberSpec, PrefixSet};
 
 /// Forwards to the system allocator and counts the bytes in use and their
 /// peak.
@@ -146,12 +146,8 @@ fn random_prefix(rng: &mut Rng) -> Prefix {
 const MEMBER_ASN_BASE: u32 = 64_600;
 
 /// Writes the dump and returns each member's registered prefixes (what
-/// its set must hold).
-fn generate(
-    path: &Path,
-    members: usize,
-    per_member: usize,
-) -> std::io::Result<Vec<Vec<Prefix>>> {
+/// its set must hold), compact so as not to weigh on the process's RSS.
+fn generate(path: &Path, members: usize, per_member: usize) -> std::io::Result<Vec<PrefixSet>> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut expected = Vec::new();
@@ -208,9 +204,7 @@ fn generate(
                 "mntner: MNT-BENCH{i}\nauth: CRYPT-PW xxxx\nupd-to: noc@example.net\n\nperson: Someone {i}\naddress: Somewhere\n+ Far away\nnic-hdl: SO{i}-BENCH\n"
             )?;
         }
-        mine.sort_unstable();
-        mine.dedup();
-        expected.push(mine);
+        expected.push(PrefixSet::new(mine));
     }
     f.flush()?;
     Ok(expected)
@@ -222,18 +216,17 @@ struct Phase {
     took: Duration,
 }
 
-fn check(irr: &irr::IrrCache, expected: &[Vec<Prefix>]) -> Result<(), String> {
+fn check(irr: &irr::IrrCache, expected: &[PrefixSet]) -> Result<(), String> {
     let snap = irr.current();
     for (i, want) in expected.iter().enumerate() {
         let asn = MEMBER_ASN_BASE + i as u32;
         let m = snap
             .member(asn)
             .ok_or_else(|| format!("AS{asn}: no data"))?;
-        let got = m.prefixes.prefixes();
-        if got != *want {
+        if m.prefixes != *want {
             return Err(format!(
                 "AS{asn}: {} prefixes, expected {}",
-                got.len(),
+                m.prefixes.len(),
                 want.len()
             ));
         }
@@ -241,7 +234,7 @@ fn check(irr: &irr::IrrCache, expected: &[Vec<Prefix>]) -> Result<(), String> {
             return Err(format!("AS{asn}: origins {:?}", m.origins));
         }
         for p in want.iter().take(20) {
-            if irr.prefix_allowed(asn, p) != Some(true) {
+            if irr.prefix_allowed(asn, &p) != Some(true) {
                 return Err(format!("AS{asn}: {p} not allowed"));
             }
         }
@@ -269,7 +262,7 @@ fn run() -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let dump = dir.join("irr.rpsl");
     let expected = generate(&dump, members, per_member).map_err(|e| e.to_string())?;
-    let routes: usize = expected.iter().map(Vec::len).sum();
+    let routes: usize = expected.iter().map(PrefixSet::len).sum();
     let file_size = std::fs::metadata(&dump).map(|m| m.len()).unwrap_or(0);
     let specs: Vec<MemberSpec> = (0..members)
         .map(|i| MemberSpec {
@@ -345,7 +338,11 @@ fn run() -> Result<(), String> {
             p.live as f64 / routes as f64,
         );
     }
-    let _ = writeln!(out, "  process peak RSS {:.1} MiB", peak_rss_kib() as f64 / 1024.0);
+    let _ = writeln!(
+        out,
+        "  process peak RSS {:.1} MiB",
+        peak_rss_kib() as f64 / 1024.0
+    );
     print!("{out}");
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

@@ -27,7 +27,7 @@ use tokio::sync::{watch, Notify};
 use tracing::{info, warn};
 
 use crate::expand::{ExpandError, DEFAULT_MAX_DEPTH};
-use crate::prefixset::PrefixSet;
+use crate::prefixset::{PrefixSet, PrefixSetBuilder};
 use crate::rpsl::IrrDb;
 use crate::whois::{WhoisClient, WhoisError};
 
@@ -208,13 +208,86 @@ impl std::fmt::Display for FetchError {
 
 impl std::error::Error for FetchError {}
 
-/// The on-disk form of [`MemberIrr`].
-#[derive(Serialize, Deserialize)]
-struct DiskMember {
+/// The on-disk form of [`MemberIrr`], written: the prefixes go to the
+/// file one by one from the set, without a list of strings beside it.
+#[derive(Serialize)]
+struct DiskMemberOut<'a> {
+    asn: u32,
+    as_set: &'a Option<String>,
+    origins: &'a BTreeSet<u32>,
+    prefixes: PrefixesOut<'a>,
+    fetched_at_unix: u64,
+    notes: &'a [String],
+}
+
+struct PrefixesOut<'a>(&'a PrefixSet);
+
+impl Serialize for PrefixesOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(PrefixText))
+    }
+}
+
+/// A prefix as its text ("192.0.2.0/24") in the disk cache.
+struct PrefixText(Prefix);
+
+impl Serialize for PrefixText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PrefixText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = PrefixText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a prefix such as \"192.0.2.0/24\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PrefixText, E> {
+                v.parse()
+                    .map(PrefixText)
+                    .map_err(|e| E::custom(format_args!("{v:?}: {e}")))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The prefixes of the disk cache, read into a builder one by one.
+struct PrefixesIn(PrefixSetBuilder);
+
+impl<'de> Deserialize<'de> for PrefixesIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PrefixesIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of prefixes")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<PrefixesIn, A::Error> {
+                let mut b = PrefixSetBuilder::new();
+                while let Some(PrefixText(p)) = seq.next_element()? {
+                    b.push(p);
+                }
+                Ok(PrefixesIn(b))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// The on-disk form of [`MemberIrr`], read.
+#[derive(Deserialize)]
+struct DiskMemberIn {
     asn: u32,
     as_set: Option<String>,
     origins: Vec<u32>,
-    prefixes: Vec<String>,
+    prefixes: PrefixesIn,
     fetched_at_unix: u64,
     notes: Vec<String>,
 }
@@ -432,17 +505,17 @@ impl IrrUpdater {
         };
         let old = self.cache.current();
         let mut members = Vec::new();
+        let mut fresh = Vec::new();
         let mut failures = Vec::new();
         for (spec, result) in fetched {
             match result {
                 Ok(d) => {
-                    if let Err(e) = save_member(&self.config, &d) {
-                        warn!(member = spec.asn, error = %e, "cannot write the IRR disk cache");
-                    }
+                    let d = Arc::new(d);
+                    fresh.push(d.clone());
                     members.push(d);
                 }
                 Err(e) => {
-                    match old.member(spec.asn) {
+                    match old.members.get(&spec.asn) {
                         Some(prev) => {
                             warn!(
                                 member = spec.asn,
@@ -460,7 +533,23 @@ impl IrrUpdater {
                 }
             }
         }
-        self.cache.install(IrrSnapshot::new(members));
+        drop(old);
+        // Writing the disk cache is file I/O: keep it off the async workers.
+        let config = self.config.clone();
+        let saved = tokio::task::spawn_blocking(move || {
+            for d in fresh {
+                if let Err(e) = save_member(&config, &d) {
+                    warn!(member = d.asn, error = %e, "cannot write the IRR disk cache");
+                }
+            }
+        })
+        .await;
+        if let Err(e) = saved {
+            warn!(error = %e, "IRR disk cache task failed");
+        }
+        self.cache.install(IrrSnapshot {
+            members: members.into_iter().map(|m| (m.asn, m)).collect(),
+        });
         *self
             .cache
             .shared
@@ -478,14 +567,14 @@ fn build(
     config: &IrrConfig,
     spec: &MemberSpec,
     origins: BTreeSet<u32>,
-    prefixes: Vec<Prefix>,
+    prefixes: PrefixSetBuilder,
     notes: Vec<String>,
 ) -> MemberIrr {
     MemberIrr {
         asn: spec.asn,
         as_set: spec.as_set.clone(),
         origins,
-        prefixes: PrefixSet::with_limits(prefixes, config.max_len_v4, config.max_len_v6),
+        prefixes: prefixes.build(config.max_len_v4, config.max_len_v6),
         fetched_at: SystemTime::now(),
         notes,
     }
@@ -536,10 +625,10 @@ pub fn member_from_db(
         }
         None => BTreeSet::from([m.asn]),
     };
-    let prefixes: Vec<Prefix> = origins
-        .iter()
-        .flat_map(|o| db.routes_of(*o).copied())
-        .collect();
+    let mut prefixes = PrefixSetBuilder::new();
+    for o in &origins {
+        prefixes.extend(db.routes_of(*o));
+    }
     Ok(build(config, m, origins, prefixes, notes))
 }
 
@@ -573,7 +662,7 @@ async fn member_from_whois(
             .collect(),
         None => BTreeSet::from([m.asn]),
     };
-    let mut prefixes = Vec::new();
+    let mut prefixes = PrefixSetBuilder::new();
     for o in &origins {
         prefixes.extend(client.prefixes_v4(*o).await.map_err(FetchError::Whois)?);
         prefixes.extend(client.prefixes_v6(*o).await.map_err(FetchError::Whois)?);
@@ -586,28 +675,26 @@ fn member_path(config: &IrrConfig, asn: u32) -> PathBuf {
 }
 
 fn save_member(config: &IrrConfig, m: &MemberIrr) -> std::io::Result<()> {
-    let d = DiskMember {
+    use std::io::Write as _;
+    let d = DiskMemberOut {
         asn: m.asn,
-        as_set: m.as_set.clone(),
-        origins: m.origins.iter().copied().collect(),
-        prefixes: m
-            .prefixes
-            .prefixes()
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        as_set: &m.as_set,
+        origins: &m.origins,
+        prefixes: PrefixesOut(&m.prefixes),
         fetched_at_unix: m
             .fetched_at
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs(),
-        notes: m.notes.clone(),
+        notes: &m.notes,
     };
-    let text = serde_json::to_string_pretty(&d).map_err(std::io::Error::other)?;
     std::fs::create_dir_all(&config.cache_dir)?;
     let path = member_path(config, m.asn);
     let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text)?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    serde_json::to_writer_pretty(&mut out, &d).map_err(std::io::Error::other)?;
+    out.flush()?;
+    drop(out);
     std::fs::rename(&tmp, &path)
 }
 
@@ -618,8 +705,9 @@ fn load_member(config: &IrrConfig, asn: u32) -> Result<Option<MemberIrr>, String
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
-    let d: DiskMember =
+    let d: DiskMemberIn =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    drop(text);
     if d.asn != asn {
         return Err(format!(
             "{}: holds AS{} instead of AS{asn}",
@@ -627,19 +715,11 @@ fn load_member(config: &IrrConfig, asn: u32) -> Result<Option<MemberIrr>, String
             d.asn
         ));
     }
-    let prefixes = d
-        .prefixes
-        .iter()
-        .map(|p| {
-            p.parse::<Prefix>()
-                .map_err(|e| format!("{}: {e}", path.display()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(MemberIrr {
         asn,
         as_set: d.as_set,
         origins: d.origins.into_iter().collect(),
-        prefixes: PrefixSet::with_limits(prefixes, config.max_len_v4, config.max_len_v6),
+        prefixes: d.prefixes.0.build(config.max_len_v4, config.max_len_v6),
         fetched_at: UNIX_EPOCH + Duration::from_secs(d.fetched_at_unix),
         notes: d.notes,
     }))

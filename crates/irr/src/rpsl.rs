@@ -15,7 +15,7 @@
 //! their `members:` only), route-sets, and RPSL policy expressions
 //! (`import:`/`export:` are kept as text and not interpreted).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use bgp_wire::Prefix;
@@ -42,22 +42,48 @@ pub struct RpslObject {
 impl RpslObject {
     /// The class (first attribute's name).
     pub fn class(&self) -> &str {
-        self.attrs.first().map_or("", |a| a.name.as_str())
+        ObjectRef(&self.attrs).class()
     }
 
     /// The key (first attribute's value).
     pub fn key(&self) -> &str {
-        self.attrs.first().map_or("", |a| a.value.as_str())
+        ObjectRef(&self.attrs).key()
     }
 
     /// The line where the object starts.
     pub fn line(&self) -> usize {
-        self.attrs.first().map_or(0, |a| a.line)
+        ObjectRef(&self.attrs).line()
     }
 
     /// All values of attribute `name` (lower case).
     pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Attr> + 'a {
-        self.attrs.iter().filter(move |a| a.name == name)
+        ObjectRef(&self.attrs).values(name)
+    }
+}
+
+/// A borrowed object: the attributes [`ObjectReader`] yields.
+#[derive(Clone, Copy, Debug)]
+pub struct ObjectRef<'a>(pub &'a [Attr]);
+
+impl<'a> ObjectRef<'a> {
+    /// The class (first attribute's name).
+    pub fn class(self) -> &'a str {
+        self.0.first().map_or("", |a| a.name.as_str())
+    }
+
+    /// The key (first attribute's value).
+    pub fn key(self) -> &'a str {
+        self.0.first().map_or("", |a| a.value.as_str())
+    }
+
+    /// The line where the object starts.
+    pub fn line(self) -> usize {
+        self.0.first().map_or(0, |a| a.line)
+    }
+
+    /// All values of attribute `name` (lower case).
+    pub fn values(self, name: &'a str) -> impl Iterator<Item = &'a Attr> + 'a {
+        self.0.iter().filter(move |a| a.name == name)
     }
 }
 
@@ -84,34 +110,117 @@ fn strip_comment(s: &str) -> &str {
     s.split('#').next().unwrap_or("")
 }
 
-/// Splits RPSL text into objects (RFC 2622 §2).
-pub fn parse_objects(source: &str, text: &str) -> Result<Vec<RpslObject>, ParseError> {
-    let mut objects = Vec::new();
-    let mut current: Vec<Attr> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let err = |reason: String| ParseError {
-            source: source.to_string(),
-            line,
-            reason,
+/// Reads RPSL objects one at a time (RFC 2622 §2) from buffered input,
+/// reusing its buffers: memory stays at one object whatever the size of
+/// the dump. Bytes that are not UTF-8 (old dumps carry Latin-1 in
+/// remarks) are replaced, line by line.
+#[derive(Debug)]
+pub struct ObjectReader<R> {
+    input: R,
+    source: String,
+    line: usize,
+    raw: Vec<u8>,
+    /// Attribute buffers; the first `used` hold the current object.
+    attrs: Vec<Attr>,
+    used: usize,
+}
+
+impl<R: std::io::BufRead> ObjectReader<R> {
+    /// A reader of `input`, named `source` in errors.
+    pub fn new(source: impl Into<String>, input: R) -> ObjectReader<R> {
+        ObjectReader {
+            input,
+            source: source.into(),
+            line: 0,
+            raw: Vec::new(),
+            attrs: Vec::new(),
+            used: 0,
+        }
+    }
+
+    /// The next object's attributes in file order (the class is the first
+    /// one's name), or `None` at the end of the input. After an error the
+    /// reader should not be used further.
+    pub fn next_object(&mut self) -> Result<Option<&[Attr]>, IrrError> {
+        let n = self.fill()?;
+        Ok(self.attrs.get(..n).filter(|a| !a.is_empty()))
+    }
+
+    fn push_attr(&mut self, name: &str, value: &str, line: usize) {
+        match self.attrs.get_mut(self.used) {
+            Some(a) => {
+                a.name.clear();
+                a.name.push_str(name);
+                a.name.make_ascii_lowercase();
+                a.value.clear();
+                a.value.push_str(value);
+                a.line = line;
+            }
+            None => self.attrs.push(Attr {
+                name: name.to_ascii_lowercase(),
+                value: value.to_string(),
+                line,
+            }),
+        }
+        self.used += 1;
+    }
+
+    /// Reads up to the end of the next object; returns its number of
+    /// attributes (0: end of input).
+    fn fill(&mut self) -> Result<usize, IrrError> {
+        self.used = 0;
+        loop {
+            self.raw.clear();
+            let n = self
+                .input
+                .read_until(b'\n', &mut self.raw)
+                .map_err(|error| IrrError::Io {
+                    path: self.source.clone(),
+                    error,
+                })?;
+            if n == 0 {
+                return Ok(self.used);
+            }
+            self.line += 1;
+            let line = self.line;
+            // As str::lines: "\n" or "\r\n" ends a line.
+            if self.raw.last() == Some(&b'\n') {
+                self.raw.pop();
+                if self.raw.last() == Some(&b'\r') {
+                    self.raw.pop();
+                }
+            }
+            let raw = std::mem::take(&mut self.raw);
+            let r = self.line_of(&String::from_utf8_lossy(&raw), line);
+            self.raw = raw;
+            if r? {
+                return Ok(self.used);
+            }
+        }
+    }
+
+    /// Handles one line; true when it ends an object.
+    fn line_of(&mut self, raw: &str, line: usize) -> Result<bool, IrrError> {
+        let err = |reason: String| {
+            IrrError::Parse(ParseError {
+                source: self.source.clone(),
+                line,
+                reason,
+            })
         };
         if raw.trim().is_empty() {
-            if !current.is_empty() {
-                objects.push(RpslObject {
-                    attrs: std::mem::take(&mut current),
-                });
-            }
-            continue;
+            return Ok(self.used > 0);
         }
         if raw.starts_with('#') || raw.starts_with('%') {
-            continue;
+            return Ok(false);
         }
         if let Some(rest) = raw
             .strip_prefix('+')
             .or_else(|| raw.strip_prefix(' '))
             .or_else(|| raw.strip_prefix('\t'))
         {
-            let Some(last) = current.last_mut() else {
+            let last = self.used.checked_sub(1).and_then(|i| self.attrs.get_mut(i));
+            let Some(last) = last else {
                 return Err(err("continuation line outside an object".into()));
             };
             let more = strip_comment(rest).trim();
@@ -121,7 +230,7 @@ pub fn parse_objects(source: &str, text: &str) -> Result<Vec<RpslObject>, ParseE
                 }
                 last.value.push_str(more);
             }
-            continue;
+            return Ok(false);
         }
         let Some((name, value)) = raw.split_once(':') else {
             return Err(err(format!(
@@ -136,16 +245,37 @@ pub fn parse_objects(source: &str, text: &str) -> Result<Vec<RpslObject>, ParseE
         if !valid_name {
             return Err(err(format!("{name:?} is not an attribute name")));
         }
-        current.push(Attr {
-            name: name.to_ascii_lowercase(),
-            value: strip_comment(value).trim().to_string(),
-            line,
-        });
+        self.push_attr(name, strip_comment(value).trim(), line);
+        Ok(false)
     }
-    if !current.is_empty() {
-        objects.push(RpslObject { attrs: current });
+}
+
+/// Splits RPSL text into objects (RFC 2622 §2).
+pub fn parse_objects(source: &str, text: &str) -> Result<Vec<RpslObject>, ParseError> {
+    let mut reader = ObjectReader::new(source, text.as_bytes());
+    let mut objects = Vec::new();
+    loop {
+        match reader.next_object() {
+            Ok(Some(attrs)) => objects.push(RpslObject {
+                attrs: attrs.to_vec(),
+            }),
+            Ok(None) => return Ok(objects),
+            Err(e) => return Err(parse_error(source, e)),
+        }
     }
-    Ok(objects)
+}
+
+/// The parse error of reading text from memory (which cannot fail to be
+/// read).
+fn parse_error(source: &str, e: IrrError) -> ParseError {
+    match e {
+        IrrError::Parse(p) => p,
+        IrrError::Io { error, .. } => ParseError {
+            source: source.to_string(),
+            line: 0,
+            reason: error.to_string(),
+        },
+    }
 }
 
 /// Parses `AS65001` (any case) or asdot `AS1.10` (RFC 5396).
@@ -217,10 +347,34 @@ pub struct AutNum {
     pub member_of: Vec<String>,
 }
 
+/// A route object's IPv4 prefix and origin (12 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct RouteV4 {
+    origin: u32,
+    addr: u32,
+    len: u8,
+}
+
+/// A route6 object's prefix and origin (24 bytes rather than the 48 of a
+/// `(u32, Prefix)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct RouteV6 {
+    origin: u32,
+    hi: u64,
+    lo: u64,
+    len: u8,
+}
+
 /// The route, route6, as-set and aut-num objects of one or more dumps.
+///
+/// Route objects are kept as (origin, prefix) pairs in two arrays sorted
+/// by origin, then prefix (12 bytes per IPv4 route, 24 per IPv6 one), and
+/// looked up by binary search; other attributes of a route object are not
+/// kept.
 #[derive(Clone, Debug, Default)]
 pub struct IrrDb {
-    routes: HashMap<u32, BTreeSet<Prefix>>,
+    routes_v4: Vec<RouteV4>,
+    routes_v6: Vec<RouteV6>,
     as_sets: HashMap<String, AsSet>,
     aut_nums: HashMap<u32, AutNum>,
     /// Things skipped on the way (unknown member syntax, redefinitions).
@@ -264,27 +418,52 @@ impl IrrDb {
         IrrDb::default()
     }
 
-    /// Reads a dump file and adds its objects.
+    /// Reads a dump file and adds its objects, one at a time. On an error
+    /// (which names the file and line) the objects before it stay added.
     pub fn load_file(&mut self, path: &Path) -> Result<(), IrrError> {
-        let bytes = std::fs::read(path).map_err(|error| IrrError::Io {
-            path: path.display().to_string(),
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|error| IrrError::Io {
+            path: name.clone(),
             error,
         })?;
-        // Old dumps carry Latin-1 in remarks; replace what is not UTF-8.
-        let text = String::from_utf8_lossy(&bytes);
-        self.load_str(&path.display().to_string(), &text)?;
-        Ok(())
+        let reader = ObjectReader::new(name, std::io::BufReader::with_capacity(1 << 16, file));
+        self.load(reader)
     }
 
     /// Parses RPSL text (named `source` in errors) and adds its objects.
     pub fn load_str(&mut self, source: &str, text: &str) -> Result<(), ParseError> {
-        for obj in parse_objects(source, text)? {
-            self.add(source, &obj)?;
-        }
-        Ok(())
+        self.load(ObjectReader::new(source, text.as_bytes()))
+            .map_err(|e| parse_error(source, e))
     }
 
-    fn add(&mut self, source: &str, obj: &RpslObject) -> Result<(), ParseError> {
+    /// Adds the objects of `reader` until its end or the first error.
+    pub fn load<R: std::io::BufRead>(
+        &mut self,
+        mut reader: ObjectReader<R>,
+    ) -> Result<(), IrrError> {
+        let source = reader.source.clone();
+        let r = loop {
+            match reader.next_object() {
+                Ok(Some(attrs)) => {
+                    if let Err(e) = self.add(&source, attrs) {
+                        break Err(IrrError::Parse(e));
+                    }
+                }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        self.routes_v4.sort_unstable();
+        self.routes_v4.dedup();
+        self.routes_v4.shrink_to_fit();
+        self.routes_v6.sort_unstable();
+        self.routes_v6.dedup();
+        self.routes_v6.shrink_to_fit();
+        r
+    }
+
+    fn add(&mut self, source: &str, attrs: &[Attr]) -> Result<(), ParseError> {
+        let obj = ObjectRef(attrs);
         let err = |line: usize, reason: String| ParseError {
             source: source.to_string(),
             line,
@@ -311,10 +490,23 @@ impl IrrDb {
                     ));
                 }
                 for o in origins {
-                    let asn = parse_asn(&o.value).ok_or_else(|| {
+                    let origin = parse_asn(&o.value).ok_or_else(|| {
                         err(o.line, format!("origin: {:?} is not an AS number", o.value))
                     })?;
-                    self.routes.entry(asn).or_default().insert(prefix);
+                    match prefix {
+                        Prefix::V4(addr, len) => {
+                            push_growing_slowly(&mut self.routes_v4, RouteV4 { origin, addr, len })
+                        }
+                        Prefix::V6(a, len) => push_growing_slowly(
+                            &mut self.routes_v6,
+                            RouteV6 {
+                                origin,
+                                hi: (a >> 64) as u64,
+                                lo: a as u64,
+                                len,
+                            },
+                        ),
+                    }
                 }
             }
             "as-set" => {
@@ -389,9 +581,15 @@ impl IrrDb {
         Ok(())
     }
 
-    /// The prefixes of route and route6 objects with origin `asn`.
-    pub fn routes_of(&self, asn: u32) -> impl Iterator<Item = &Prefix> {
-        self.routes.get(&asn).into_iter().flatten()
+    /// The prefixes of route and route6 objects with origin `asn`,
+    /// sorted, each once.
+    pub fn routes_of(&self, asn: u32) -> impl Iterator<Item = Prefix> + '_ {
+        let v4 = of_origin(&self.routes_v4, asn, |r| r.origin);
+        let v6 = of_origin(&self.routes_v6, asn, |r| r.origin);
+        v4.iter().map(|r| Prefix::V4(r.addr, r.len)).chain(
+            v6.iter()
+                .map(|r| Prefix::V6(u128::from(r.hi) << 64 | u128::from(r.lo), r.len)),
+        )
     }
 
     /// The as-set called `name` (any case).
@@ -407,11 +605,30 @@ impl IrrDb {
     /// Numbers of (route/route6 prefixes, as-sets, aut-nums).
     pub fn counts(&self) -> (usize, usize, usize) {
         (
-            self.routes.values().map(BTreeSet::len).sum(),
+            self.routes_v4.len() + self.routes_v6.len(),
             self.as_sets.len(),
             self.aut_nums.len(),
         )
     }
+}
+
+/// Pushes onto a vector that grows by an eighth at a time rather than
+/// doubling: the route arrays of a large dump are the biggest transient
+/// of a load, and doubling could leave half of one unused. glibc moves
+/// large blocks without copying (mremap); where an allocator copies, the
+/// copies add up to about eight times the final size, still linear.
+fn push_growing_slowly<T>(v: &mut Vec<T>, item: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact((v.capacity() / 8).max(4096));
+    }
+    v.push(item);
+}
+
+/// The entries of a slice sorted by origin that have origin `asn`.
+fn of_origin<T>(sorted: &[T], asn: u32, origin: impl Fn(&T) -> u32) -> &[T] {
+    let start = sorted.partition_point(|r| origin(r) < asn);
+    let end = sorted.partition_point(|r| origin(r) <= asn);
+    sorted.get(start..end).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -214,7 +214,15 @@ impl WhoisClient {
                         "expected C after the data, got {end:?}"
                     )));
                 }
-                Ok(Some(String::from_utf8_lossy(&data).trim().to_string()))
+                // Trimmed in place: an answer can be tens of megabytes.
+                let mut text = match String::from_utf8(data) {
+                    Ok(t) => t,
+                    Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                };
+                text.truncate(text.trim_end().len());
+                let lead = text.len() - text.trim_start().len();
+                text.drain(..lead);
+                Ok(Some(text))
             }
             "C" => Ok(Some(String::new())),
             "D" => Ok(None),

@@ -68,7 +68,7 @@ fn objects_attributes_continuations_comments() {
 fn database_routes_sets_autnums() {
     let mut db = IrrDb::new();
     db.load_str("dump.db", DUMP).unwrap();
-    let mut r1: Vec<_> = db.routes_of(65001).copied().collect();
+    let mut r1: Vec<_> = db.routes_of(65001).collect();
     r1.sort();
     assert_eq!(r1, vec![p("192.0.2.0/24"), p("2001:db8::/32")]);
     let set = db.as_set("as65001:as-customers").unwrap();

@@ -94,7 +94,7 @@ fn answer(db: &IrrDb, q: &str) -> String {
         let ps: Vec<String> = db
             .routes_of(asn)
             .filter(|p| matches!(p, bgp_wire::Prefix::V6(..)) == v6)
-            .map(ToString::to_string)
+            .map(|p| p.to_string())
             .collect();
         if ps.is_empty() {
             return "C\n".into();
