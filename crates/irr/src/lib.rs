@@ -2,11 +2,13 @@
 //! whois client, and per-member origin and prefix sets.
 //!
 //! * [`rpsl`]: RPSL parsing (RFC 2622 §2) of `route`, `route6`, `as-set`
-//!   and `aut-num` objects into an [`IrrDb`], with file:line errors;
+//!   and `aut-num` objects into an [`IrrDb`], with file:line errors; dumps
+//!   are read one object at a time and route objects kept as compact
+//!   (origin, prefix) arrays;
 //! * [`expand`]: recursive AS-SET expansion with loop detection and a
 //!   depth limit;
 //! * [`prefixset`]: registered prefixes with "or more specific up to a
-//!   length limit" lookups;
+//!   length limit" lookups, as sorted address arrays per length;
 //! * [`whois`]: an IRRd whois client (`!!`, `!i`, `!g`, `!6`, and the
 //!   `A`/`C`/`D`/`F` answer framing);
 //! * [`member`]: per-member data ([`MemberIrr`]), the immutable
@@ -45,6 +47,9 @@ pub use member::{
     member_from_db, FetchError, IrrCache, IrrConfig, IrrGeneration, IrrSnapshot, IrrSource,
     IrrUpdater, MemberIrr, MemberSpec,
 };
-pub use prefixset::PrefixSet;
-pub use rpsl::{parse_objects, AsSet, AutNum, IrrDb, IrrError, Member, ParseError, RpslObject};
+pub use prefixset::{PrefixSet, PrefixSetBuilder};
+pub use rpsl::{
+    parse_objects, AsSet, AutNum, IrrDb, IrrError, Member, ObjectReader, ObjectRef, ParseError,
+    RpslObject,
+};
 pub use whois::{WhoisClient, WhoisError};
