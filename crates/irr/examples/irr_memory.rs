@@ -26,7 +26,7 @@
 //! generated, so a figure never comes from a broken load.
 
 // The counting allocator needs `unsafe impl GlobalAlloc`; it only forwards
-// to `System` and counts (docs/decisions/0073).
+// to `System` and counts (docs/decisions/0076).
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
