@@ -691,10 +691,16 @@ fn save_member(config: &IrrConfig, m: &MemberIrr) -> std::io::Result<()> {
     std::fs::create_dir_all(&config.cache_dir)?;
     let path = member_path(config, m.asn);
     let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-    serde_json::to_writer_pretty(&mut out, &d).map_err(std::io::Error::other)?;
-    out.flush()?;
-    drop(out);
+    let write = || -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        serde_json::to_writer_pretty(&mut out, &d).map_err(std::io::Error::other)?;
+        out.flush()
+    };
+    if let Err(e) = write() {
+        // A full disk must not leave half-written files behind.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     std::fs::rename(&tmp, &path)
 }
 
