@@ -244,6 +244,24 @@ fn track<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V, 
     }
 }
 
+/// Replaces the last sequence number of `key` with `now` (tracked unless
+/// the map is full and the key is new) and returns the previous one: one
+/// hash lookup for a known stream, which is every datagram but its first.
+fn swap_seq<K: std::hash::Hash + Eq>(
+    map: &mut HashMap<K, u32>,
+    key: K,
+    now: u32,
+    limit: usize,
+) -> Option<u32> {
+    if let Some(v) = map.get_mut(&key) {
+        return Some(std::mem::replace(v, now));
+    }
+    if map.len() < limit {
+        map.insert(key, now);
+    }
+    None
+}
+
 fn observe(last: Option<u32>, now: u32, step: u32) -> Seq {
     let Some(last) = last else {
         return Seq::InOrder;
@@ -343,24 +361,23 @@ impl Decoder {
     ) -> Result<Decoded, DecodeError> {
         self.counters.sflow_datagrams += 1;
         let d = sflow::decode(buf).inspect_err(|e| self.counters.error(e))?;
-        match observe(
-            self.sflow_seq.get(&(d.agent, d.sub_agent)).copied(),
-            d.sequence,
-            1,
-        ) {
-            Seq::Lost(n) => self.counters.sflow_lost_datagrams += u64::from(n),
-            Seq::Duplicate => self.counters.sequence_duplicates += 1,
-            Seq::Reset => self.counters.sequence_resets += 1,
-            Seq::InOrder => {}
-        }
         let limit = self.config.max_tracked;
-        track(
+        let last = swap_seq(
             &mut self.sflow_seq,
             (d.agent, d.sub_agent),
             d.sequence,
             limit,
         );
-        let mut out = Decoded::default();
+        match observe(last, d.sequence, 1) {
+            Seq::Lost(n) => self.counters.sflow_lost_datagrams += u64::from(n),
+            Seq::Duplicate => self.counters.sequence_duplicates += 1,
+            Seq::Reset => self.counters.sequence_resets += 1,
+            Seq::InOrder => {}
+        }
+        let mut out = Decoded {
+            records: Vec::with_capacity(d.samples.len()),
+            template_misses: 0,
+        };
         for s in &d.samples {
             let (source, seq, flow) = match s {
                 Sample::Flow(f) => {
@@ -389,13 +406,13 @@ impl Decoder {
                 }
             };
             let key = (d.agent, d.sub_agent, source, flow);
-            match observe(self.sflow_sample_seq.get(&key).copied(), seq, 1) {
+            let last = swap_seq(&mut self.sflow_sample_seq, key, seq, limit);
+            match observe(last, seq, 1) {
                 Seq::Lost(n) => self.counters.sflow_lost_samples += u64::from(n),
                 Seq::Reset => self.counters.sequence_resets += 1,
                 Seq::Duplicate => self.counters.sequence_duplicates += 1,
                 Seq::InOrder => {}
             }
-            track(&mut self.sflow_sample_seq, key, seq, limit);
         }
         self.counters.flow_records += out.records.len() as u64;
         Ok(out)
