@@ -21,14 +21,6 @@ mod policy_sources;
 mod run;
 mod traffic_api;
 
-/// The process allocator: jemalloc instead of glibc malloc. With RPKI and
-/// IRR data loaded, glibc kept the transients of each load in per-thread
-/// arenas (peak RSS 420 MiB at rs-bench medium with filtering on, against
-/// 258 MiB with jemalloc; docs/decisions/0080-allocator.md has the
-/// measurements and what was rejected).
-#[global_allocator]
-static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 /// The control plane of an Internet Exchange Point.
 #[derive(Debug, Parser)]
 #[command(name = "caribix", version, about)]
