@@ -373,6 +373,7 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
         macs_dirty: false,
         macs_saved: now_millis(),
         expired: UnixMillis(0),
+        writing: None,
     };
     for (bucket, tally) in &recent {
         if let Some(b) = bucket {
@@ -413,6 +414,8 @@ struct Task {
     macs_saved: UnixMillis,
     /// When the store's rollups and retention last ran.
     expired: UnixMillis,
+    /// The store write under way.
+    writing: Option<Write>,
 }
 
 async fn recv(s: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
@@ -469,30 +472,28 @@ impl Task {
         let (pfx_tx, mut pfx_rx) = mpsc::channel(2);
         loop {
             tokio::select! {
-                r = recv(sflow.as_ref(), &mut b1) => match r {
-                    Ok((n, from)) => {
-                        let buf = b1.get(..n).unwrap_or_default();
-                        let d = self.decoder.sflow(from.ip(), buf, now_millis());
-                        self.fold(d, from.ip(), "sFlow");
+                r = recv(sflow.as_ref(), &mut b1) => {
+                    self.batch(r, sflow.as_ref(), &mut b1, Self::sflow);
+                }
+                r = recv(ipfix.as_ref(), &mut b2) => {
+                    self.batch(r, ipfix.as_ref(), &mut b2, Self::ipfix);
+                }
+                res = written(&mut self.writing) => self.write_done(res),
+                _ = flush_tick.tick() => {
+                    // A write still running is not overtaken (minutes are
+                    // written whole; the next tick writes what came since).
+                    if self.writing.is_none() {
+                        self.flush();
                     }
-                    Err(e) => self.metrics.receive_error(&e),
-                },
-                r = recv(ipfix.as_ref(), &mut b2) => match r {
-                    Ok((n, from)) => {
-                        let buf = b2.get(..n).unwrap_or_default();
-                        // IPFIX says 10, NetFlow v9 says 9 in the first two octets.
-                        let d = if buf.get(..2) == Some(&[0, 9][..]) {
-                            self.decoder.netflow9(from.ip(), buf, now_millis())
-                        } else {
-                            self.decoder.ipfix(from.ip(), buf, now_millis())
-                        };
-                        self.fold(d, from.ip(), "IPFIX/NetFlow");
-                    }
-                    Err(e) => self.metrics.receive_error(&e),
-                },
-                _ = flush_tick.tick() => self.flush().await,
+                }
                 Some(ack) = flush_rx.recv() => {
-                    self.flush().await;
+                    if self.writing.is_some() {
+                        let res = written(&mut self.writing).await;
+                        self.write_done(res);
+                    }
+                    self.flush();
+                    let res = written(&mut self.writing).await;
+                    self.write_done(res);
                     let _ = ack.send(());
                 }
                 _ = tokio::time::sleep_until(rs_next) => {
@@ -526,6 +527,56 @@ impl Task {
             "flow attribution: route server prefixes refreshed"
         );
         self.nets.set_route_server_prefixes(list);
+    }
+
+    /// Handles the datagram `first` brought and then, without waiting,
+    /// up to [`BATCH`] - 1 more already queued at `sock` (one wake-up and
+    /// one metrics update for a burst rather than one per datagram).
+    fn batch(
+        &mut self,
+        first: std::io::Result<(usize, SocketAddr)>,
+        sock: Option<&UdpSocket>,
+        buf: &mut [u8],
+        handle: fn(&mut Self, &[u8], IpAddr, UnixMillis),
+    ) {
+        let now = now_millis();
+        match first {
+            Ok((n, from)) => handle(self, buf.get(..n).unwrap_or_default(), from.ip(), now),
+            Err(e) => {
+                self.metrics.receive_error(&e);
+                return;
+            }
+        }
+        if let Some(sock) = sock {
+            for _ in 1..BATCH {
+                match sock.try_recv_from(buf) {
+                    Ok((n, from)) => {
+                        handle(self, buf.get(..n).unwrap_or_default(), from.ip(), now);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        self.metrics.receive_error(&e);
+                        break;
+                    }
+                }
+            }
+        }
+        self.metrics.sync(self.decoder.counters());
+    }
+
+    fn sflow(&mut self, buf: &[u8], from: IpAddr, now: UnixMillis) {
+        let d = self.decoder.sflow(from, buf, now);
+        self.fold(d, from, "sFlow");
+    }
+
+    fn ipfix(&mut self, buf: &[u8], from: IpAddr, now: UnixMillis) {
+        // IPFIX says 10, NetFlow v9 says 9 in the first two octets.
+        let d = if buf.get(..2) == Some(&[0, 9][..]) {
+            self.decoder.netflow9(from, buf, now)
+        } else {
+            self.decoder.ipfix(from, buf, now)
+        };
+        self.fold(d, from, "IPFIX/NetFlow");
     }
 
     fn fold(&mut self, d: Result<flow::Decoded, flow::DecodeError>, from: IpAddr, what: &str) {
@@ -567,7 +618,6 @@ impl Task {
             }
             Err(e) => tracing::debug!(%from, "{what} datagram dropped: {e}"),
         }
-        self.metrics.sync(self.decoder.counters());
     }
 
     /// Takes a reloaded configuration, keeping what was learned.
@@ -594,7 +644,11 @@ impl Task {
         *self.shared.live.lock().unwrap_or_else(|e| e.into_inner()) = live;
     }
 
-    async fn flush(&mut self) {
+    /// Starts writing the recent minutes (and the learned MACs, and once a
+    /// minute the rollups and retention) to the store on a blocking
+    /// thread; [`Task::write_done`] takes the outcome. Reception goes on
+    /// meanwhile: a slow store must not make the sockets overflow.
+    fn flush(&mut self) {
         let now = now_millis();
         self.members
             .expire_learned(UnixMillis(now.0.saturating_sub(LEARNED_MAC_AGE_MS)));
@@ -628,7 +682,7 @@ impl Task {
         let expiring = now.0.saturating_sub(self.expired.0) >= 60_000;
         let shared = self.shared.clone();
         let retention = self.retention;
-        let res = tokio::task::spawn_blocking(move || {
+        let job = tokio::task::spawn_blocking(move || {
             let mut st = shared.store.lock().unwrap_or_else(|e| e.into_inner());
             for (s, b, t) in &work {
                 st.write_minute(*s, b.as_ref(), t.as_ref())?;
@@ -640,16 +694,30 @@ impl Task {
                 st.expire(now.secs(), retention)?;
             }
             Ok::<(), flowstore::StoreError>(())
-        })
-        .await;
+        });
+        self.writing = Some(Write {
+            job,
+            at: now,
+            saving_macs,
+            expiring,
+        });
+        self.aggregator.expire(now);
+        self.decoder.expire_templates(now);
+        self.tally
+            .drop_before(now.secs().saturating_sub(MEMORY_RETENTION.minutes_for));
+    }
+
+    /// Takes the outcome of a store write.
+    fn write_done(&mut self, res: (Write, WriteResult)) {
+        let (w, res) = res;
         match res {
             Ok(Ok(())) => {
-                if saving_macs {
+                if w.saving_macs {
                     self.macs_dirty = false;
-                    self.macs_saved = now;
+                    self.macs_saved = w.at;
                 }
-                if expiring {
-                    self.expired = now;
+                if w.expiring {
+                    self.expired = w.at;
                 }
             }
             Ok(Err(e)) => {
@@ -658,10 +726,33 @@ impl Task {
             }
             Err(e) => tracing::error!("flow store task: {e}"),
         }
-        self.aggregator.expire(now);
-        self.decoder.expire_templates(now);
-        self.tally
-            .drop_before(now.secs().saturating_sub(MEMORY_RETENTION.minutes_for));
+    }
+}
+
+/// Datagrams handled per wake-up of the collector task at most.
+const BATCH: usize = 64;
+
+type WriteResult = Result<Result<(), flowstore::StoreError>, tokio::task::JoinError>;
+
+/// A store write under way.
+struct Write {
+    job: tokio::task::JoinHandle<Result<(), flowstore::StoreError>>,
+    /// When it was started.
+    at: UnixMillis,
+    saving_macs: bool,
+    expiring: bool,
+}
+
+/// Waits for the store write under way, if any (never ready without one);
+/// the write is taken out once it has finished.
+async fn written(w: &mut Option<Write>) -> (Write, WriteResult) {
+    let res = match w.as_mut() {
+        Some(w) => (&mut w.job).await,
+        None => std::future::pending().await,
+    };
+    match w.take() {
+        Some(done) => (done, res),
+        None => std::future::pending().await,
     }
 }
 
@@ -690,6 +781,9 @@ struct FlowMetrics {
     rs_prefixes: Gauge,
     learned_macs: Gauge,
     last: Counters,
+    /// The counters updated for every datagram, looked up once: datagrams
+    /// of sFlow, IPFIX and NetFlow v9; flow, counter and unknown samples.
+    hot: [Counter; 6],
 }
 
 impl FlowMetrics {
@@ -708,11 +802,20 @@ impl FlowMetrics {
             rs_prefixes: Gauge::default(),
             learned_macs: Gauge::default(),
             last: Counters::default(),
+            hot: Default::default(),
         };
         // Every label value exists from the start, so rates work from zero.
-        for p in ["sflow", "ipfix", "netflow9"] {
-            let _ = m.datagrams.get_or_create(&l(&[("protocol", p)]));
-        }
+        let mut m = m;
+        let dg = |p: &str| m.datagrams.get_or_create(&l(&[("protocol", p)])).clone();
+        let sm = |k: &str| m.samples.get_or_create(&l(&[("kind", k)])).clone();
+        m.hot = [
+            dg("sflow"),
+            dg("ipfix"),
+            dg("netflow9"),
+            sm("flow"),
+            sm("counter"),
+            sm("unknown"),
+        ];
         for k in ErrorKind::ALL {
             let _ = m.decode_errors.get_or_create(&l(&[("kind", k.name())]));
         }
@@ -805,36 +908,18 @@ impl FlowMetrics {
                 fam.get_or_create(&l(labels)).inc_by(v);
             }
         };
-        inc(
-            &self.datagrams,
-            &[("protocol", "sflow")],
+        for (counter, v) in self.hot.iter().zip([
             d(c.sflow_datagrams, last.sflow_datagrams),
-        );
-        inc(
-            &self.datagrams,
-            &[("protocol", "ipfix")],
             d(c.ipfix_messages, last.ipfix_messages),
-        );
-        inc(
-            &self.datagrams,
-            &[("protocol", "netflow9")],
             d(c.netflow9_packets, last.netflow9_packets),
-        );
-        inc(
-            &self.samples,
-            &[("kind", "flow")],
             d(c.sflow_flow_samples, last.sflow_flow_samples),
-        );
-        inc(
-            &self.samples,
-            &[("kind", "counter")],
             d(c.sflow_counter_samples, last.sflow_counter_samples),
-        );
-        inc(
-            &self.samples,
-            &[("kind", "unknown")],
             d(c.sflow_unknown_samples, last.sflow_unknown_samples),
-        );
+        ]) {
+            if v > 0 {
+                counter.inc_by(v);
+            }
+        }
         inc(
             &self.lost,
             &[("protocol", "sflow"), ("unit", "datagrams")],
