@@ -637,8 +637,9 @@ impl Session {
     /// How long the count must stay still to be final.
     fn settle(&self) -> Duration {
         match self.collector {
-            // The print plugin writes once a second.
-            Collect::Pmacct => Duration::from_millis(2500),
+            // The print plugin writes once a second, and lags under load
+            // (a shorter wait left counts for the next step).
+            Collect::Pmacct => Duration::from_millis(4000),
             _ => Duration::from_millis(750),
         }
     }
