@@ -327,7 +327,7 @@ pub(crate) fn rpki_affected(seen: u64, g: &rov::Generation) -> Affected {
     if g.number != seen.wrapping_add(1) || g.aspa_changed {
         Affected::all()
     } else {
-        Affected::covered_by(g.changed.iter().copied())
+        Affected::covered_by(g.changed.iter())
     }
 }
 
@@ -494,7 +494,7 @@ mod tests {
     fn rpki_generation_to_affected_routes() {
         let g = |number, aspa_changed| rov::Generation {
             number,
-            changed: Arc::new(vec![p("192.0.2.0/24")]),
+            changed: Arc::new([p("192.0.2.0/24")].into_iter().collect()),
             aspa_changed,
         };
         assert_eq!(

@@ -262,7 +262,7 @@ fn incremental_revalidation_equals_the_full_pass() {
             let g = rpki_rx.borrow().clone();
             if g.number != g_rpki {
                 prop_assert_eq!(g.number, g_rpki + 1);
-                affected.merge(&Affected::covered_by(g.changed.iter().copied()));
+                affected.merge(&Affected::covered_by(g.changed.iter()));
             }
             let g = irr_rx.borrow().clone();
             if g.number != g_irr {

@@ -117,6 +117,20 @@ fn rss() -> (usize, usize) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// CPU time (user + system) of this process, not of the server child:
+/// `utime` and `stime` of `/proc/self/stat`, in clock ticks of 10 ms (the
+/// usual USER_HZ of Linux).
+fn cpu() -> Duration {
+    let text = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = text.rsplit(')').next().unwrap_or("");
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .map(|w| w.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
 /// xorshift64*: the same VRPs on every run.
 struct Rng(u64);
 
@@ -378,6 +392,7 @@ fn with_server(child: &mut std::process::Child, n: usize, changes: usize) -> Res
     let stdin = child.stdin.as_mut().ok_or("no server input")?;
     let r = rt.block_on(async {
         let before = live();
+        let cpu0 = cpu();
         reset_peak();
         let config = RtrConfig::new([format!("127.0.0.1:{port}")], &dir);
         let (rpki, task) = RtrClient::new(config).spawn();
@@ -389,12 +404,14 @@ fn with_server(child: &mut std::process::Child, n: usize, changes: usize) -> Res
         // Let the client finish what follows the install (status, the
         // session loop) before reading the counters.
         tokio::time::sleep(Duration::from_millis(200)).await;
+        let load_cpu = cpu() - cpu0;
         let load_peak = peak() - before;
         let load_live = live() - before;
         let (rss_load, hwm_load) = rss();
         let file = std::fs::metadata(dir.join(rov::persist::FILE_NAME)).map_or(0, |m| m.len());
 
         let gen = rpki.generation();
+        let cpu1 = cpu();
         reset_peak();
         let start = Instant::now();
         writeln!(stdin, "update").map_err(|e| e.to_string())?;
@@ -405,6 +422,7 @@ fn with_server(child: &mut std::process::Child, n: usize, changes: usize) -> Res
         })
         .await?;
         let update = start.elapsed();
+        let update_cpu = cpu() - cpu1;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let got = rpki.current().len();
         if got != expect {
@@ -418,7 +436,7 @@ fn with_server(child: &mut std::process::Child, n: usize, changes: usize) -> Res
 
         println!("VRPs: {n} (after the update {got}); persisted file {}", mib(file as usize));
         println!(
-            "full load: {load:?}; heap peak {} ({:.0} B/VRP), live after {} ({:.1} B/VRP); RSS {} (high-water {})",
+            "full load: {load:?} (client CPU {load_cpu:?}); heap peak {} ({:.0} B/VRP), live after {} ({:.1} B/VRP); RSS {} (high-water {})",
             mib(load_peak),
             load_peak as f64 / n as f64,
             mib(load_live),
@@ -427,7 +445,7 @@ fn with_server(child: &mut std::process::Child, n: usize, changes: usize) -> Res
             mib(hwm_load)
         );
         println!(
-            "serial update ({changes} changes, {changed} changed prefixes): {update:?}; heap peak {} ({:.0} B/VRP), live after {}; RSS {} (high-water {})",
+            "serial update ({changes} changes, {changed} changed prefixes): {update:?} (client CPU {update_cpu:?}); heap peak {} ({:.0} B/VRP), live after {}; RSS {} (high-water {})",
             mib(update_peak),
             update_peak as f64 / n as f64,
             mib(update_live),

@@ -20,6 +20,12 @@
 //! * a shared handle, [`RpkiCache`], whose table is an `Arc<VrpTable>`
 //!   swapped on every change, with a `watch` channel carrying a generation
 //!   number and the VRP prefixes that changed;
+//! * memory: an answer is collected as compact per-family changes (12
+//!   bytes an IPv4 VRP), not as PDUs; a serial answer is merged into a
+//!   copy of the table that changes (so one extra compact copy exists
+//!   while readers still hold the old one) and the changed prefixes come
+//!   out of that merge; the client's own copy of the data *is* the
+//!   installed table (shared, not a second set);
 //! * persistence after every sync (see [`crate::persist`]), loaded at start
 //!   when younger than its Expire Interval, so that validation works before
 //!   (or without) any cache answering.
@@ -27,7 +33,6 @@
 //! It does not speak RTR over SSH or TLS, and it does not validate RPKI
 //! objects itself.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -42,7 +47,7 @@ use tracing::{info, warn};
 
 use crate::aspa::AspaTable;
 use crate::persist::{self, Persisted};
-use crate::vrp::{RovState, Vrp, VrpTable};
+use crate::vrp::{ApplyError, ChangedPrefixes, Changes, RovState, Vrp, VrpTable};
 
 /// Where the data in the table currently comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,7 +95,7 @@ pub struct Generation {
     /// one of them may have changed state. A receiver that skipped a
     /// generation (the channel keeps only the latest) must re-evaluate all
     /// routes.
-    pub changed: Arc<Vec<Prefix>>,
+    pub changed: Arc<ChangedPrefixes>,
     /// The ASPA records changed: ASPA verdicts must be recomputed.
     pub aspa_changed: bool,
 }
@@ -187,15 +192,21 @@ impl RpkiCache {
 
     /// Swaps in `table` and notifies subscribers if anything changed.
     fn install(&self, table: VrpTable) {
-        self.install_arc(Arc::new(table));
+        self.install_arc(Arc::new(table), None);
     }
 
-    fn install_arc(&self, table: Arc<VrpTable>) {
+    /// Swaps in `table`; `diff` is the changed prefixes against a table
+    /// `base`, used when the table replaced has the same VRPs as `base`
+    /// (else the two tables are compared).
+    fn install_arc(&self, table: Arc<VrpTable>, diff: Option<(&VrpTable, ChangedPrefixes)>) {
         let old = {
             let mut slot = self.shared.table.write().unwrap_or_else(|e| e.into_inner());
             std::mem::replace(&mut *slot, table.clone())
         };
-        let changed = VrpTable::changed_prefixes(&old, &table);
+        let changed = match diff {
+            Some((base, changed)) if old.same_vrps(base) => changed,
+            _ => VrpTable::changed(&old, &table),
+        };
         let aspa_changed = old.aspas() != table.aspas();
         if changed.is_empty() && !aspa_changed {
             return;
@@ -220,7 +231,7 @@ impl RpkiCache {
         let mut guard = self.lock_override();
         let current = self.current();
         if current.aspas() != &aspas {
-            self.install(VrpTable::new(current.vrps().to_vec(), aspas.clone()));
+            self.install(current.with_aspas(aspas.clone()));
         }
         *guard = Some(aspas);
     }
@@ -324,8 +335,10 @@ impl RtrConfig {
 #[derive(Debug)]
 struct Target {
     cache: RpkiCache,
-    origins: HashSet<Vrp>,
-    aspas: AspaTable,
+    /// The VRPs and ASPA records as the cache sent them (the installed
+    /// table shares the VRPs; its ASPA records may come from
+    /// [`RtrConfig::aspa_json`] instead).
+    data: VrpTable,
     persist_path: PathBuf,
     source: String,
     /// A cache sent something inconsistent: the session state must not be
@@ -339,15 +352,31 @@ struct Target {
 /// How often unchanged data is rewritten to record a newer sync time.
 const PERSIST_UNCHANGED_EVERY: Duration = Duration::from_secs(60);
 
+/// One answer as received: VRPs in compact form, ASPA records as they are
+/// (few).
 #[derive(Debug)]
 struct Update {
     reset: bool,
-    items: Vec<(Action, Payload)>,
+    vrps: Changes,
+    /// (announce, customer, providers) in the order received.
+    aspas: Vec<(bool, u32, Vec<u32>)>,
+    /// Anything at all was received (router keys included).
+    any: bool,
 }
 
 impl PayloadUpdate for Update {
     fn push_update(&mut self, action: Action, payload: Payload) -> Result<(), PayloadError> {
-        self.items.push((action, payload));
+        self.any = true;
+        match payload {
+            Payload::Origin(o) => self.vrps.push(&to_vrp(&o)?, !action.is_announce()),
+            Payload::Aspa(a) => self.aspas.push((
+                action.is_announce(),
+                a.customer.into_u32(),
+                a.providers.iter().map(|p| p.into_u32()).collect(),
+            )),
+            // BGPsec router keys are of no use to a route server.
+            Payload::RouterKey(_) => {}
+        }
         Ok(())
     }
 }
@@ -360,41 +389,39 @@ fn to_vrp(o: &RouteOrigin) -> Result<Vrp, PayloadError> {
 }
 
 impl Target {
-    fn apply_items(&mut self, update: Update) -> Result<bool, PayloadError> {
-        if update.reset {
-            self.origins.clear();
-            self.aspas = AspaTable::default();
+    /// Applies an answer to `data`; returns, when anything was received,
+    /// the data before and the prefixes that changed. Nothing changes on
+    /// an error.
+    fn apply_update(
+        &mut self,
+        update: Update,
+    ) -> Result<Option<(VrpTable, ChangedPrefixes)>, PayloadError> {
+        if !update.reset && !update.any {
+            return Ok(None);
         }
-        let changed = update.reset || !update.items.is_empty();
-        for (action, payload) in update.items {
-            match payload {
-                Payload::Origin(o) => {
-                    let v = to_vrp(&o)?;
-                    if action.is_announce() {
-                        // Duplicates inside a reset answer are harmless;
-                        // in a serial answer they are a protocol error
-                        // (RFC 8210 §5.1, error code 7).
-                        if !self.origins.insert(v) && !update.reset {
-                            return Err(PayloadError::DuplicateAnnounce);
-                        }
-                    } else if !self.origins.remove(&v) {
-                        return Err(PayloadError::UnknownWithdraw);
-                    }
-                }
-                Payload::Aspa(a) => {
-                    let customer = a.customer.into_u32();
-                    if action.is_announce() {
-                        self.aspas
-                            .insert(customer, a.providers.iter().map(|p| p.into_u32()).collect());
-                    } else {
-                        self.aspas.remove(customer);
-                    }
-                }
-                // BGPsec router keys are of no use to a route server.
-                Payload::RouterKey(_) => {}
+        let mut aspas = if update.reset {
+            AspaTable::default()
+        } else {
+            self.data.aspas().clone()
+        };
+        for (announce, customer, providers) in update.aspas {
+            if announce {
+                aspas.insert(customer, providers);
+            } else {
+                aspas.remove(customer);
             }
         }
-        Ok(changed)
+        // Duplicates inside a reset answer are harmless; in a serial
+        // answer they are a protocol error (RFC 8210 §5.1, error code 7),
+        // and so is an unknown withdrawal (code 6).
+        let (new, changed) = self
+            .data
+            .apply_changes(update.vrps, update.reset, aspas)
+            .map_err(|e| match e {
+                ApplyError::DuplicateAnnounce => PayloadError::DuplicateAnnounce,
+                ApplyError::UnknownWithdraw => PayloadError::UnknownWithdraw,
+            })?;
+        Ok(Some((std::mem::replace(&mut self.data, new), changed)))
     }
 }
 
@@ -404,18 +431,21 @@ impl PayloadTarget for Target {
     fn start(&mut self, reset: bool) -> Update {
         Update {
             reset,
-            items: Vec::new(),
+            vrps: Changes::default(),
+            aspas: Vec::new(),
+            any: false,
         }
     }
 
     fn apply(&mut self, update: Update, timing: Timing) -> Result<(), PayloadError> {
-        let changed = match self.apply_items(update) {
+        let applied = match self.apply_update(update) {
             Ok(c) => c,
             Err(e) => {
                 self.poisoned = true;
                 return Err(e);
             }
         };
+        let changed = applied.is_some();
         let now = SystemTime::now();
         let meta = Persisted {
             written: now,
@@ -425,11 +455,10 @@ impl PayloadTarget for Target {
         let due = self
             .last_persist
             .is_none_or(|t| t.elapsed() >= PERSIST_UNCHANGED_EVERY);
-        // Building a table of 500,000 VRPs costs ~0.2 s: only on change.
         let guard = self.cache.lock_override();
         let table = if changed {
-            let aspas = guard.clone().unwrap_or_else(|| self.aspas.clone());
-            Arc::new(VrpTable::new(self.origins.iter().copied().collect(), aspas))
+            let aspas = guard.clone().unwrap_or_else(|| self.data.aspas().clone());
+            Arc::new(self.data.with_aspas(aspas))
         } else {
             self.cache.current()
         };
@@ -439,9 +468,16 @@ impl PayloadTarget for Target {
                 Err(e) => warn!(error = %e, "cannot persist the RPKI data"),
             }
         }
-        if changed {
-            info!(cache = %self.source, vrps = table.len(), aspas = table.aspas().len(), "RPKI data updated");
-            self.cache.install_arc(table);
+        if let Some((before, diff)) = applied {
+            info!(
+                cache = %self.source,
+                vrps = table.len(),
+                changed_prefixes = diff.len(),
+                aspas = table.aspas().len(),
+                vrp_heap_mib = table.heap_bytes() / (1 << 20),
+                "RPKI data updated"
+            );
+            self.cache.install_arc(table, Some((&before, diff)));
         }
         drop(guard);
         let mut s = self.cache.lock_status();
@@ -473,8 +509,7 @@ impl RtrClient {
         let persist_path = config.cache_dir.join(persist::FILE_NAME);
         let mut target = Target {
             cache: cache.clone(),
-            origins: HashSet::new(),
-            aspas: AspaTable::default(),
+            data: VrpTable::empty(),
             persist_path: persist_path.clone(),
             source: String::new(),
             poisoned: false,
@@ -501,8 +536,7 @@ impl RtrClient {
                         from = %meta.source,
                         "using persisted RPKI data until a cache answers"
                     );
-                    target.origins = table.vrps().iter().copied().collect();
-                    target.aspas = table.aspas().clone();
+                    target.data = table.clone();
                     cache.install(table);
                     let mut s = cache.lock_status();
                     s.source = DataSource::Persisted;
@@ -608,8 +642,7 @@ impl RtrClient {
         info!(cache = %addr, "connected to RTR cache");
         let mut target = self.target.take().unwrap_or_else(|| Target {
             cache: self.cache.clone(),
-            origins: HashSet::new(),
-            aspas: AspaTable::default(),
+            data: VrpTable::empty(),
             persist_path: self.config.cache_dir.join(persist::FILE_NAME),
             source: String::new(),
             poisoned: false,
@@ -622,6 +655,11 @@ impl RtrClient {
             _ => None,
         };
         self.cache.lock_status().connected = Some(addr.clone());
+        // Reads buffered: a reset answer is millions of 20- to 32-byte
+        // PDUs, each otherwise its own read system call. Writes (queries,
+        // Error Reports, which the `rpki` crate does not always flush) go
+        // straight to the socket.
+        let sock = tokio::io::BufReader::with_capacity(1 << 16, sock);
         let mut client =
             Client::with_initial_version(self.config.initial_version, sock, target, state);
         let probe_every = self.retry();

@@ -37,6 +37,7 @@
 
 pub mod aspa;
 pub mod client;
+mod family;
 pub mod json;
 pub mod persist;
 pub mod server;
@@ -46,4 +47,4 @@ pub use aspa::AspaTable;
 pub use client::{CacheStatus, DataSource, Generation, RpkiCache, RtrClient, RtrConfig};
 pub use rpki::rtr::Timing;
 pub use server::RtrServer;
-pub use vrp::{RovState, Vrp, VrpTable};
+pub use vrp::{ApplyError, ChangedPrefixes, RovState, Vrp, VrpTable, Vrps};

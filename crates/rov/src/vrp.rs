@@ -11,32 +11,38 @@
 //! whose origin cannot be determined (AS_PATH ends in an AS_SET, RFC 6811
 //! §2 "NONE") never matches either.
 //!
-//! The table is immutable once built; the RTR client builds a new one on
-//! every update and swaps it in (see [`crate::RpkiCache`]). Lookups use a
-//! sorted array of distinct prefixes per family with parent links (see
-//! `FamilyIndex`): one binary search and a short walk, about 0.2 µs on a
-//! 500,000-VRP table (tests/perf.rs).
+//! The table is immutable once built; the RTR client makes a new one from
+//! the old one and an answer's changes ([`VrpTable::apply_serial`], a
+//! merge that also lists the changed prefixes) and swaps it in (see
+//! [`crate::RpkiCache`]). Each family's VRPs are stored once, compactly
+//! and sorted, and serve as the lookup index (see `crate::family`): one
+//! binary search and a short walk, about 0.2 µs on a 500,000-VRP table
+//! (tests/perf.rs).
 //!
 //! This module does not fetch data and does not decide policy.
+
+use std::sync::Arc;
 
 use bgp_wire::Prefix;
 
 use crate::aspa::AspaTable;
+use crate::family::{self, Change, ChangeError, FamilyIndex};
 
 /// The result of route origin validation (RFC 6811 §2): the policy
 /// crate's type, so that values pass through unchanged.
 pub use policy::RovState;
 
-/// One Validated ROA Payload (RFC 6811 §2, RFC 8210 §5.6/§5.7).
+/// One Validated ROA Payload (RFC 6811 §2, RFC 8210 §5.6/§5.7). VRPs
+/// sort by prefix, then AS, then maximum length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Vrp {
     /// The ROA prefix.
     pub prefix: Prefix,
+    /// The authorised origin AS; 0 means "no AS may originate" (RFC 6483 §4).
+    pub asn: u32,
     /// The maximum length of an announced prefix (at least the prefix
     /// length, at most 32 or 128).
     pub max_len: u8,
-    /// The authorised origin AS; 0 means "no AS may originate" (RFC 6483 §4).
-    pub asn: u32,
 }
 
 /// Why a [`Vrp`] could not be built.
@@ -81,238 +87,266 @@ impl Vrp {
     }
 }
 
-/// "No parent" in [`FamilyIndex::parent`].
-const NONE: u32 = u32::MAX;
-
-/// One family's index over the distinct VRP prefixes.
+/// Both families' VRPs and the ASPA records: an immutable table with fast
+/// validation.
 ///
-/// The prefixes are sorted by (address, length); each knows its closest
-/// covering prefix (`parent`). For a route (A, L), every covering prefix
-/// sorts at or before the last prefix `i` with (address, length) <= (A, L),
-/// and, prefixes being nested or disjoint, every prefix between a covering
-/// one and `i` lies inside it: the covering prefixes are therefore `i` or
-/// its ancestors. A lookup is one binary search (inside a bucket chosen by
-/// the top 16 address bits) and a walk up a short parent chain.
-#[derive(Clone, Debug, Default)]
-struct FamilyIndex {
-    /// 32 or 128.
-    bits: u8,
-    /// Distinct prefixes, sorted by (address, length).
-    nodes: Vec<Node>,
-    /// (asn, max_len) of each VRP, grouped by prefix, sorted inside a
-    /// group so that a binary search finds the origin.
-    entries: Vec<(u32, u8)>,
-    /// `buckets[b]` is the first node whose top 16 bits are >= b
-    /// (65,537 entries, or none when there are no nodes).
-    buckets: Vec<u32>,
-}
-
-/// One distinct prefix; kept together so that a step up the parent chain
-/// touches one cache line.
-/// The common case of a prefix with one VRP is answered from the node
-/// itself (32 bytes), without touching `entries`.
-#[derive(Clone, Copy, Debug)]
-struct Node {
-    addr: u128,
-    /// Index of the closest covering prefix, or `NONE`.
-    parent: u32,
-    /// The VRP's AS when `count` is 1.
-    asn: u32,
-    /// Start of this prefix's VRPs in `entries`.
-    start: u32,
-    len: u8,
-    /// The VRP's maximum length when `count` is 1.
-    max_len: u8,
-    /// 1 when the prefix has exactly one VRP; otherwise its VRPs run from
-    /// `start` to the next node's `start`.
-    single: u16,
-}
-
-fn mask(bits: u8, len: u8) -> u128 {
-    // `bits` is 32 or 128; for IPv4 the address lives in the low 32 bits.
-    if len == 0 {
-        0
-    } else {
-        let m = u128::MAX << (128 - u32::from(len.min(128)));
-        if bits == 32 {
-            m >> 96
-        } else {
-            m
-        }
-    }
-}
-
-fn covers(bits: u8, p: (u128, u8), q: (u128, u8)) -> bool {
-    p.1 <= q.1 && (q.0 & mask(bits, p.1)) == p.0
-}
-
-fn top16(bits: u8, addr: u128) -> usize {
-    // At most 16 bits remain after the shift; `bits` is 0 only in an
-    // empty default index, which has no buckets anyway.
-    (addr >> u32::from(bits).saturating_sub(16)) as usize
-}
-
-fn key(p: &Prefix) -> (u128, u8) {
-    match *p {
-        Prefix::V4(a, l) => (u128::from(a), l),
-        Prefix::V6(a, l) => (a, l),
-    }
-}
-
-fn idx(n: usize) -> u32 {
-    // Tables beyond 4 billion VRPs do not exist; saturate rather than wrap.
-    u32::try_from(n).unwrap_or(NONE - 1)
-}
-
-impl FamilyIndex {
-    /// Builds the index from VRPs of one family, sorted by prefix.
-    fn build<'a>(bits: u8, vrps: impl Iterator<Item = &'a Vrp>) -> FamilyIndex {
-        let mut ix = FamilyIndex {
-            bits,
-            ..FamilyIndex::default()
-        };
-        for v in vrps {
-            let (addr, len) = key(&v.prefix);
-            let n = idx(ix.entries.len());
-            match ix.nodes.last_mut() {
-                Some(last) if (last.addr, last.len) == (addr, len) => last.single = 0,
-                _ => ix.nodes.push(Node {
-                    addr,
-                    parent: NONE,
-                    asn: v.asn,
-                    start: n,
-                    len,
-                    max_len: v.max_len,
-                    single: 1,
-                }),
-            }
-            ix.entries.push((v.asn, v.max_len));
-        }
-        let mut stack: Vec<usize> = Vec::new();
-        for i in 0..ix.nodes.len() {
-            let Some(&node) = ix.nodes.get(i) else { break };
-            let range = ix.group(i);
-            if let Some(group) = ix.entries.get_mut(range) {
-                group.sort_unstable();
-            }
-            while let Some(&t) = stack.last() {
-                match ix.nodes.get(t) {
-                    Some(p) if covers(bits, (p.addr, p.len), (node.addr, node.len)) => break,
-                    _ => {
-                        stack.pop();
-                    }
-                }
-            }
-            let parent = stack.last().map_or(NONE, |t| idx(*t));
-            if let Some(n) = ix.nodes.get_mut(i) {
-                n.parent = parent;
-            }
-            stack.push(i);
-        }
-        if !ix.nodes.is_empty() {
-            let mut i = 0;
-            for b in 0..=65_536usize {
-                while ix.nodes.get(i).is_some_and(|n| top16(bits, n.addr) < b) {
-                    i += 1;
-                }
-                ix.buckets.push(idx(i));
-            }
-        }
-        ix
-    }
-
-    /// The range of node `i`'s VRPs in `entries`.
-    fn group(&self, i: usize) -> std::ops::Range<usize> {
-        let start = self.nodes.get(i).map_or(0, |n| n.start as usize);
-        let end = self
-            .nodes
-            .get(i + 1)
-            .map_or(self.entries.len(), |n| n.start as usize);
-        start..end
-    }
-
-    fn validate(&self, addr: u128, len: u8, origin: Option<u32>) -> RovState {
-        let q = (addr, len);
-        let b = top16(self.bits, addr);
-        let (Some(&lo), Some(&hi)) = (self.buckets.get(b), self.buckets.get(b + 1)) else {
-            return RovState::NotFound;
-        };
-        let (lo, hi) = (lo as usize, hi as usize);
-        let pos = self
-            .nodes
-            .get(lo..hi)
-            .map_or(0, |s| s.partition_point(|n| (n.addr, n.len) <= q));
-        let mut cur = if pos > 0 {
-            lo + pos - 1
-        } else if lo > 0 {
-            lo - 1
-        } else {
-            return RovState::NotFound;
-        };
-        // Up to the most specific covering prefix.
-        let mut node = loop {
-            match self.nodes.get(cur) {
-                Some(n) if covers(self.bits, (n.addr, n.len), q) => break *n,
-                Some(n) => cur = n.parent as usize,
-                None => return RovState::NotFound,
-            }
-        };
-        let Some(origin) = origin else {
-            return RovState::Invalid;
-        };
-        // Every covering prefix, most specific first.
-        loop {
-            let (asn, max_len) = if node.single == 1 {
-                (node.asn, node.max_len)
-            } else {
-                let group = self.entries.get(self.group(cur)).unwrap_or(&[]);
-                // The last entry for `origin` has its longest max length.
-                let n = group.partition_point(|e| e.0 <= origin);
-                n.checked_sub(1)
-                    .and_then(|i| group.get(i))
-                    .copied()
-                    .unwrap_or((0, 0))
-            };
-            if asn != 0 && asn == origin && len <= max_len {
-                return RovState::Valid;
-            }
-            cur = node.parent as usize;
-            match self.nodes.get(cur) {
-                Some(p) => node = *p,
-                None => return RovState::Invalid,
-            }
-        }
-    }
-}
-
-/// An immutable set of VRPs and ASPA records with fast validation.
+/// Each family is stored once, compactly (about 16 bytes per IPv4 VRP;
+/// see `crate::family`), behind an `Arc`: a table that differs from
+/// another only in one family or in its ASPA records shares the rest.
 #[derive(Clone, Debug, Default)]
 pub struct VrpTable {
-    /// All VRPs, sorted and without duplicates.
-    vrps: Vec<Vrp>,
-    v4: FamilyIndex,
-    v6: FamilyIndex,
+    v4: Arc<FamilyIndex<u32>>,
+    v6: Arc<FamilyIndex<u128>>,
     aspas: AspaTable,
+}
+
+/// The VRP prefixes that changed between two tables, sorted, without
+/// repeats: the routes whose validation state may have changed are those
+/// covered by one of them. Compact (8 bytes an IPv4 prefix, 17 an IPv6
+/// one); when the old table was empty (a first load) they are every
+/// prefix of the new table, which is then shared rather than listed.
+#[derive(Clone, Default)]
+pub struct ChangedPrefixes {
+    v4: Vec<(u32, u8)>,
+    v6: Vec<([u8; 16], u8)>,
+    /// Every prefix of this table (and nothing in `v4`, `v6`).
+    all_of: Option<VrpTable>,
+}
+
+impl ChangedPrefixes {
+    fn all_of(table: &VrpTable) -> ChangedPrefixes {
+        ChangedPrefixes {
+            all_of: Some(table.with_aspas(AspaTable::default())),
+            ..ChangedPrefixes::default()
+        }
+    }
+
+    /// The prefixes, IPv4 first, each family sorted.
+    pub fn iter(&self) -> impl Iterator<Item = Prefix> + '_ {
+        let (t4, t6) = match &self.all_of {
+            Some(t) => (Some(t.v4.prefixes()), Some(t.v6.prefixes())),
+            None => (None, None),
+        };
+        self.v4
+            .iter()
+            .map(|&(a, l)| Prefix::V4(a, l))
+            .chain(t4.into_iter().flatten().map(|(a, l)| Prefix::V4(a, l)))
+            .chain(
+                self.v6
+                    .iter()
+                    .map(|&(a, l)| Prefix::V6(u128::from_be_bytes(a), l)),
+            )
+            .chain(t6.into_iter().flatten().map(|(a, l)| Prefix::V6(a, l)))
+    }
+
+    /// Number of prefixes.
+    pub fn len(&self) -> usize {
+        let shared = self
+            .all_of
+            .as_ref()
+            .map_or(0, |t| t.v4.prefix_count() + t.v6.prefix_count());
+        self.v4.len() + self.v6.len() + shared
+    }
+
+    /// True when `prefix` is one of them.
+    pub fn contains(&self, prefix: &Prefix) -> bool {
+        match (*prefix, &self.all_of) {
+            (Prefix::V4(a, l), Some(t)) => t.v4.has_prefix(a, l),
+            (Prefix::V6(a, l), Some(t)) => t.v6.has_prefix(a, l),
+            (Prefix::V4(a, l), None) => self.v4.binary_search(&(a, l)).is_ok(),
+            (Prefix::V6(a, l), None) => self.v6.binary_search(&(a.to_be_bytes(), l)).is_ok(),
+        }
+    }
+
+    /// True when nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl PartialEq for ChangedPrefixes {
+    fn eq(&self, other: &ChangedPrefixes) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ChangedPrefixes {}
+
+impl std::fmt::Debug for ChangedPrefixes {
+    /// The count and the first few: a first load lists millions.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let first: Vec<String> = self.iter().take(8).map(|p| p.to_string()).collect();
+        write!(f, "{} changed prefixes {first:?}", self.len())?;
+        if self.len() > first.len() {
+            f.write_str(" ...")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromIterator<Prefix> for ChangedPrefixes {
+    /// Collects prefixes in any order (sorted and deduplicated here).
+    fn from_iter<I: IntoIterator<Item = Prefix>>(iter: I) -> ChangedPrefixes {
+        let mut c = ChangedPrefixes::default();
+        for p in iter {
+            match p {
+                Prefix::V4(a, l) => c.v4.push((a, l)),
+                Prefix::V6(a, l) => c.v6.push((a.to_be_bytes(), l)),
+            }
+        }
+        c.v4.sort_unstable();
+        c.v4.dedup();
+        c.v6.sort_unstable();
+        c.v6.dedup();
+        c
+    }
+}
+
+/// The VRPs of a [`VrpTable`], in order; see [`VrpTable::vrps`].
+#[derive(Clone, Debug)]
+pub struct Vrps<'a> {
+    v4: family::Iter<'a, u32>,
+    v6: family::Iter<'a, u128>,
+    left: usize,
+}
+
+impl Iterator for Vrps<'_> {
+    type Item = Vrp;
+
+    fn next(&mut self) -> Option<Vrp> {
+        let v = if let Some((a, l, asn, max_len)) = self.v4.next() {
+            Vrp {
+                prefix: Prefix::V4(a, l),
+                asn,
+                max_len,
+            }
+        } else {
+            let (a, l, asn, max_len) = self.v6.next()?;
+            Vrp {
+                prefix: Prefix::V6(a, l),
+                asn,
+                max_len,
+            }
+        };
+        self.left = self.left.saturating_sub(1);
+        Some(v)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Vrps<'_> {}
+
+/// Compact changes of one RTR answer (or any list of VRPs) per family.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Changes {
+    pub(crate) v4: Vec<Change<u32>>,
+    pub(crate) v6: Vec<Change<u128>>,
+}
+
+impl Changes {
+    /// Adds an announcement (or withdrawal) of `v`.
+    pub(crate) fn push(&mut self, v: &Vrp, withdraw: bool) {
+        match v.prefix {
+            Prefix::V4(addr, len) => self.v4.push(Change {
+                addr,
+                asn: v.asn,
+                len,
+                max_len: v.max_len,
+                withdraw,
+            }),
+            Prefix::V6(addr, len) => self.v6.push(Change {
+                addr,
+                asn: v.asn,
+                len,
+                max_len: v.max_len,
+                withdraw,
+            }),
+        }
+    }
+}
+
+/// Why RTR changes could not be applied to a table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApplyError {
+    /// A serial answer announced a VRP the table holds (RFC 8210 §5.1,
+    /// error code 7, Duplicate Announcement Received).
+    DuplicateAnnounce,
+    /// A VRP the table does not hold was withdrawn (RFC 8210 §5.1, error
+    /// code 6, Withdrawal of Unknown Record).
+    UnknownWithdraw,
+}
+
+impl std::fmt::Display for ApplyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ApplyError::DuplicateAnnounce => "announcement of a VRP already held",
+            ApplyError::UnknownWithdraw => "withdrawal of a VRP not held",
+        })
+    }
+}
+
+impl std::error::Error for ApplyError {}
+
+impl From<ChangeError> for ApplyError {
+    fn from(e: ChangeError) -> ApplyError {
+        match e {
+            ChangeError::DuplicateAnnounce => ApplyError::DuplicateAnnounce,
+            ChangeError::UnknownWithdraw => ApplyError::UnknownWithdraw,
+        }
+    }
+}
+
+/// Applies one family's changes; see [`VrpTable::apply_changes`].
+fn apply_family<A: family::Addr>(
+    old: &Arc<FamilyIndex<A>>,
+    mut changes: Vec<Change<A>>,
+    reset: bool,
+    changed: &mut Vec<(A::Packed, u8)>,
+) -> Result<Arc<FamilyIndex<A>>, ChangeError> {
+    if reset {
+        let new = if changes.iter().any(|c| c.withdraw) {
+            // Order matters once there are withdrawals: stable sort.
+            changes.sort_by_key(Change::key);
+            FamilyIndex::default().apply(&changes, true, &mut Vec::new())?
+        } else {
+            FamilyIndex::from_announcements(changes)
+        };
+        FamilyIndex::diff(old, &new, changed);
+        Ok(Arc::new(new))
+    } else if changes.is_empty() {
+        Ok(old.clone())
+    } else {
+        changes.sort_by_key(Change::key);
+        Ok(Arc::new(old.apply(&changes, false, changed)?))
+    }
 }
 
 impl VrpTable {
     /// Builds a table from VRPs (in any order, duplicates allowed) and
     /// ASPA records.
-    pub fn new(mut vrps: Vec<Vrp>, aspas: AspaTable) -> VrpTable {
-        vrps.sort_unstable();
-        vrps.dedup();
-        let v4 = FamilyIndex::build(
-            32,
-            vrps.iter().filter(|v| matches!(v.prefix, Prefix::V4(..))),
-        );
-        let v6 = FamilyIndex::build(
-            128,
-            vrps.iter().filter(|v| matches!(v.prefix, Prefix::V6(..))),
-        );
+    pub fn new(vrps: Vec<Vrp>, aspas: AspaTable) -> VrpTable {
+        VrpTable::from_vrps(vrps, aspas)
+    }
+
+    /// Builds a table from VRPs of an iterator (any order, duplicates
+    /// allowed), without collecting them first.
+    pub fn from_vrps(vrps: impl IntoIterator<Item = Vrp>, aspas: AspaTable) -> VrpTable {
+        let mut c = Changes::default();
+        for v in vrps {
+            c.push(&v, false);
+        }
+        VrpTable::from_changes(c, aspas)
+    }
+
+    /// Builds a table from announcements in compact form (withdrawal
+    /// flags are ignored).
+    pub(crate) fn from_changes(c: Changes, aspas: AspaTable) -> VrpTable {
         VrpTable {
-            vrps,
-            v4,
-            v6,
+            v4: Arc::new(FamilyIndex::from_announcements(c.v4)),
+            v6: Arc::new(FamilyIndex::from_announcements(c.v6)),
             aspas,
         }
     }
@@ -322,12 +356,60 @@ impl VrpTable {
         VrpTable::default()
     }
 
+    /// The same VRPs (shared, not copied) with other ASPA records.
+    pub fn with_aspas(&self, aspas: AspaTable) -> VrpTable {
+        VrpTable {
+            v4: self.v4.clone(),
+            v6: self.v6.clone(),
+            aspas,
+        }
+    }
+
+    /// The table after the VRP changes of one RTR answer, and the prefixes
+    /// that changed; `self` is untouched. For a reset answer (`reset`) the
+    /// result holds exactly the announced VRPs (repeats allowed); for a
+    /// serial answer the changes apply to `self`, each VRP's in the order
+    /// received, and an announcement of a VRP present or a withdrawal of
+    /// one absent is an error (RFC 8210 §5.1 codes 7 and 6). A family
+    /// without changes in a serial answer is shared with `self`.
+    pub(crate) fn apply_changes(
+        &self,
+        changes: Changes,
+        reset: bool,
+        aspas: AspaTable,
+    ) -> Result<(VrpTable, ChangedPrefixes), ApplyError> {
+        let mut changed = ChangedPrefixes::default();
+        let v4 = apply_family(&self.v4, changes.v4, reset, &mut changed.v4)?;
+        let v6 = apply_family(&self.v6, changes.v6, reset, &mut changed.v6)?;
+        let new = VrpTable { v4, v6, aspas };
+        if self.has_no_vrps() {
+            // Everything is new: share the table instead of a list.
+            changed = ChangedPrefixes::all_of(&new);
+        }
+        Ok((new, changed))
+    }
+
+    /// Applies announcements and withdrawals of VRPs (each VRP's in the
+    /// order given) as a serial answer of RFC 8210 would: an error for an
+    /// announcement of a VRP present or a withdrawal of one absent.
+    /// Returns the new table (same ASPA records) and the changed prefixes.
+    pub fn apply_serial(
+        &self,
+        changes: impl IntoIterator<Item = (Vrp, bool)>,
+    ) -> Result<(VrpTable, ChangedPrefixes), ApplyError> {
+        let mut c = Changes::default();
+        for (v, announce) in changes {
+            c.push(&v, !announce);
+        }
+        self.apply_changes(c, false, self.aspas.clone())
+    }
+
     /// Route origin validation of `prefix` originated by `origin` (RFC 6811
     /// §2). `origin` is `None` when the AS_PATH ends in an AS_SET or is
     /// empty; such a route is Invalid when covered, NotFound otherwise.
     pub fn rov(&self, prefix: &Prefix, origin: Option<u32>) -> RovState {
         match *prefix {
-            Prefix::V4(a, l) => self.v4.validate(u128::from(a), l, origin),
+            Prefix::V4(a, l) => self.v4.validate(a, l, origin),
             Prefix::V6(a, l) => self.v6.validate(a, l, origin),
         }
     }
@@ -337,9 +419,13 @@ impl VrpTable {
         self.aspas.verify_upstream(path)
     }
 
-    /// All VRPs, sorted.
-    pub fn vrps(&self) -> &[Vrp] {
-        &self.vrps
+    /// All VRPs, sorted (IPv4 first; by prefix, AS, maximum length).
+    pub fn vrps(&self) -> Vrps<'_> {
+        Vrps {
+            v4: self.v4.iter(),
+            v6: self.v6.iter(),
+            left: self.len(),
+        }
     }
 
     /// The ASPA records.
@@ -349,49 +435,46 @@ impl VrpTable {
 
     /// Number of VRPs.
     pub fn len(&self) -> usize {
-        self.vrps.len()
+        self.v4.len() + self.v6.len()
     }
 
     /// True when the table holds no VRP and no ASPA record.
     pub fn is_empty(&self) -> bool {
-        self.vrps.is_empty() && self.aspas.is_empty()
+        self.len() == 0 && self.aspas.is_empty()
+    }
+
+    /// Heap bytes held by the VRPs (both families; ASPA not counted).
+    pub fn heap_bytes(&self) -> usize {
+        self.v4.heap_bytes() + self.v6.heap_bytes()
+    }
+
+    fn has_no_vrps(&self) -> bool {
+        self.v4.len() == 0 && self.v6.len() == 0
+    }
+
+    /// True when both tables share their VRP storage (one was made from
+    /// the other without VRP changes).
+    pub(crate) fn same_vrps(&self, other: &VrpTable) -> bool {
+        Arc::ptr_eq(&self.v4, &other.v4) && Arc::ptr_eq(&self.v6, &other.v6)
+    }
+
+    /// The prefixes of VRPs present in exactly one of `old` and `new`,
+    /// sorted and deduplicated, in compact form.
+    pub fn changed(old: &VrpTable, new: &VrpTable) -> ChangedPrefixes {
+        if old.has_no_vrps() {
+            return ChangedPrefixes::all_of(new);
+        }
+        let mut c = ChangedPrefixes::default();
+        FamilyIndex::diff(&old.v4, &new.v4, &mut c.v4);
+        FamilyIndex::diff(&old.v6, &new.v6, &mut c.v6);
+        c
     }
 
     /// The prefixes of VRPs present in exactly one of `old` and `new`,
     /// sorted and deduplicated: the routes whose validation state may have
     /// changed are those covered by one of these prefixes.
     pub fn changed_prefixes(old: &VrpTable, new: &VrpTable) -> Vec<Prefix> {
-        let (mut i, mut j) = (0, 0);
-        let (a, b) = (&old.vrps, &new.vrps);
-        let mut out = Vec::new();
-        while i < a.len() || j < b.len() {
-            match (a.get(i), b.get(j)) {
-                (Some(x), Some(y)) if x == y => {
-                    i += 1;
-                    j += 1;
-                }
-                (Some(x), Some(y)) if x < y => {
-                    out.push(x.prefix);
-                    i += 1;
-                }
-                (Some(_), Some(y)) => {
-                    out.push(y.prefix);
-                    j += 1;
-                }
-                (Some(x), None) => {
-                    out.push(x.prefix);
-                    i += 1;
-                }
-                (None, Some(y)) => {
-                    out.push(y.prefix);
-                    j += 1;
-                }
-                (None, None) => break,
-            }
-        }
-        out.sort_unstable();
-        out.dedup();
-        out
+        VrpTable::changed(old, new).iter().collect()
     }
 }
 
