@@ -766,10 +766,10 @@ async fn poll_aspa_json(cache: RpkiCache, path: PathBuf, every: Duration) {
                 seen = Some(v);
                 std::fs::read_to_string(&path)
                     .map_err(|e| e.to_string())
-                    .and_then(|text| VrpTable::from_json(&text).map_err(|e| e.to_string()))
-                    .map(|t| {
-                        info!(file = %path.display(), aspas = t.aspas().len(), "ASPA records loaded");
-                        cache.set_aspa_override(t.aspas().clone());
+                    .and_then(|text| AspaTable::from_json(&text).map_err(|e| e.to_string()))
+                    .map(|aspas| {
+                        info!(file = %path.display(), aspas = aspas.len(), "ASPA records loaded");
+                        cache.set_aspa_override(aspas);
                     })
             }
             Err(e) => {

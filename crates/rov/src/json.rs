@@ -86,6 +86,40 @@ struct JsonFile {
     aspas: Vec<JsonAspa>,
 }
 
+/// The `aspas` key alone: the `roas` of the same file (millions in a
+/// full rpki-client export) are skipped by the parser, not collected.
+#[derive(Deserialize)]
+struct JsonAspasOnly {
+    #[serde(default)]
+    aspas: Vec<JsonAspa>,
+}
+
+fn aspa_table(aspas: &[JsonAspa]) -> Result<AspaTable, JsonError> {
+    let mut table = AspaTable::default();
+    for (index, a) in aspas.iter().enumerate() {
+        let providers = a
+            .providers
+            .iter()
+            .map(JsonAsn::get)
+            .collect::<Result<Vec<u32>, String>>()
+            .map_err(|reason| JsonError::Entry {
+                index,
+                reason: format!("aspas: {reason}"),
+            })?;
+        table.insert(a.customer_asid, providers);
+    }
+    Ok(table)
+}
+
+impl AspaTable {
+    /// Reads only the `aspas` of rpki-client JSON text (the ROAs are
+    /// skipped without being kept or checked).
+    pub fn from_json(text: &str) -> Result<AspaTable, JsonError> {
+        let file: JsonAspasOnly = serde_json::from_str(text).map_err(JsonError::Syntax)?;
+        aspa_table(&file.aspas)
+    }
+}
+
 impl VrpTable {
     /// Parses rpki-client `vrps.json` text (the `roas` and `aspas` keys).
     pub fn from_json(text: &str) -> Result<VrpTable, JsonError> {
@@ -99,20 +133,8 @@ impl VrpTable {
                 Vrp::new(prefix, r.max_length, asn).map_err(|e| entry(format!("roas: {e}")))?,
             );
         }
-        let mut aspas = AspaTable::default();
-        for (index, a) in file.aspas.iter().enumerate() {
-            let providers = a
-                .providers
-                .iter()
-                .map(JsonAsn::get)
-                .collect::<Result<Vec<u32>, String>>()
-                .map_err(|reason| JsonError::Entry {
-                    index,
-                    reason: format!("aspas: {reason}"),
-                })?;
-            aspas.insert(a.customer_asid, providers);
-        }
-        Ok(VrpTable::new(vrps, aspas))
+        drop(file.roas);
+        Ok(VrpTable::new(vrps, aspa_table(&file.aspas)?))
     }
 
     /// Writes the table in rpki-client `vrps.json` shape (with a
@@ -162,6 +184,7 @@ mod tests {
             RovState::Valid
         );
         assert_eq!(t.aspas().providers(64496), Some(&[64510, 64511][..]));
+        assert_eq!(&AspaTable::from_json(text).unwrap(), t.aspas());
         let again = VrpTable::from_json(&t.to_json()).unwrap();
         assert!(again.vrps().eq(t.vrps()));
         assert_eq!(again.aspas(), t.aspas());
