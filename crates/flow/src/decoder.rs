@@ -22,7 +22,7 @@ use crate::reader::Reader;
 use crate::record::{FlowRecord, FlowSource, UnixMillis};
 use crate::sflow::{self, CounterData, IfCounters, Sample};
 use crate::template::{decode_record, Fields, Lookup, Samplers, Template, TemplateCache};
-use std::collections::HashMap;
+use crate::FastMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -238,7 +238,7 @@ enum Seq {
 }
 
 /// Inserts into a tracking map unless it is full and the key is new.
-fn track<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V, limit: usize) {
+fn track<K: std::hash::Hash + Eq, V>(map: &mut FastMap<K, V>, key: K, value: V, limit: usize) {
     if map.len() < limit || map.contains_key(&key) {
         map.insert(key, value);
     }
@@ -248,7 +248,7 @@ fn track<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V, 
 /// the map is full and the key is new) and returns the previous one: one
 /// hash lookup for a known stream, which is every datagram but its first.
 fn swap_seq<K: std::hash::Hash + Eq>(
-    map: &mut HashMap<K, u32>,
+    map: &mut FastMap<K, u32>,
     key: K,
     now: u32,
     limit: usize,
@@ -286,11 +286,11 @@ pub struct Decoder {
     nf9_templates: TemplateCache,
     ipfix_samplers: Samplers,
     nf9_samplers: Samplers,
-    sflow_seq: HashMap<(IpAddr, u32), u32>,
-    sflow_sample_seq: HashMap<(IpAddr, u32, u32, bool), u32>,
-    ipfix_expected: HashMap<(IpAddr, u32), u32>,
-    nf9_seq: HashMap<(IpAddr, u32), u32>,
-    if_counters: HashMap<(IpAddr, u32), IfCounters>,
+    sflow_seq: FastMap<(IpAddr, u32), u32>,
+    sflow_sample_seq: FastMap<(IpAddr, u32, u32, bool), u32>,
+    ipfix_expected: FastMap<(IpAddr, u32), u32>,
+    nf9_seq: FastMap<(IpAddr, u32), u32>,
+    if_counters: FastMap<(IpAddr, u32), IfCounters>,
     pending: Vec<Pending>,
     counters: Counters,
 }
@@ -310,11 +310,11 @@ impl Decoder {
             nf9_templates: TemplateCache::new(config.template_timeout_ms),
             ipfix_samplers: Samplers::default(),
             nf9_samplers: Samplers::default(),
-            sflow_seq: HashMap::new(),
-            sflow_sample_seq: HashMap::new(),
-            ipfix_expected: HashMap::new(),
-            nf9_seq: HashMap::new(),
-            if_counters: HashMap::new(),
+            sflow_seq: FastMap::default(),
+            sflow_sample_seq: FastMap::default(),
+            ipfix_expected: FastMap::default(),
+            nf9_seq: FastMap::default(),
+            if_counters: FastMap::default(),
             pending: Vec::new(),
             counters: Counters::default(),
         }
@@ -326,7 +326,7 @@ impl Decoder {
     }
 
     /// Latest generic interface counters per (sFlow agent, ifIndex).
-    pub fn interface_counters(&self) -> &HashMap<(IpAddr, u32), IfCounters> {
+    pub fn interface_counters(&self) -> &FastMap<(IpAddr, u32), IfCounters> {
         &self.if_counters
     }
 

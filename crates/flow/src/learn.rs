@@ -24,7 +24,7 @@
 
 use crate::members::Asn;
 use crate::record::{MacAddr, UnixMillis};
-use std::collections::HashMap;
+use crate::FastMap;
 use std::net::IpAddr;
 
 /// A MAC learned from BGP session traffic.
@@ -67,7 +67,7 @@ pub fn is_unicast(mac: MacAddr) -> bool {
 /// The learned MACs.
 #[derive(Debug, Clone, Default)]
 pub struct MacTable {
-    entries: HashMap<MacAddr, LearnedMac>,
+    entries: FastMap<MacAddr, LearnedMac>,
 }
 
 impl MacTable {

@@ -43,6 +43,16 @@ pub mod record;
 pub mod sflow;
 pub mod template;
 
+/// The hash map of the per-datagram and per-sample paths: foldhash, keyed
+/// with a per-process random seed (several times cheaper than the
+/// standard library's SipHash for the small keys used here: addresses,
+/// MACs, sequence-stream and template keys, many of which come from the
+/// network). Decision 0081.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The hash set counterpart of [`FastMap`].
+pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 pub use aggregate::{
     Aggregator, BilateralSession, Bucket, Counts, MemberCounts, Resolution, Retention,
     SessionCounts, SessionKey,

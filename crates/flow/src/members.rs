@@ -16,7 +16,8 @@
 
 use crate::learn::{Learned, MacTable};
 use crate::record::{FlowRecord, MacAddr, UnixMillis};
-use std::collections::{HashMap, HashSet};
+use crate::{FastMap, FastSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -60,8 +61,8 @@ impl std::error::Error for PrefixError {}
 /// 129 probes, usually a handful).
 #[derive(Debug, Clone, Default)]
 pub struct PrefixTable {
-    v4: Vec<(u8, HashMap<u128, Asn>)>,
-    v6: Vec<(u8, HashMap<u128, Asn>)>,
+    v4: Vec<(u8, FastMap<u128, Asn>)>,
+    v6: Vec<(u8, FastMap<u128, Asn>)>,
 }
 
 fn bits(addr: IpAddr) -> (u128, u8) {
@@ -97,7 +98,9 @@ impl PrefixTable {
                 m.insert(key, asn);
             }
             None => {
-                table.push((len, HashMap::from([(key, asn)])));
+                let mut m = FastMap::default();
+                m.insert(key, asn);
+                table.push((len, m));
                 table.sort_by_key(|e| std::cmp::Reverse(e.0));
             }
         }
@@ -162,13 +165,13 @@ type MacMap = HashMap<MacAddr, Asn, std::hash::BuildHasherDefault<MacHasher>>;
 /// Members and what identifies them in flow data.
 #[derive(Debug, Clone, Default)]
 pub struct MemberTable {
-    members: HashMap<Asn, Member>,
+    members: FastMap<Asn, Member>,
     macs: MacMap,
-    routers: HashMap<IpAddr, Asn>,
-    interfaces: HashMap<(IpAddr, u32), InterfaceRole>,
+    routers: FastMap<IpAddr, Asn>,
+    interfaces: FastMap<(IpAddr, u32), InterfaceRole>,
     prefixes: PrefixTable,
-    sessions: HashMap<IpAddr, Asn>,
-    route_servers: HashSet<IpAddr>,
+    sessions: FastMap<IpAddr, Asn>,
+    route_servers: FastSet<IpAddr>,
     learned: MacTable,
 }
 

@@ -16,7 +16,7 @@
 use crate::error::DecodeError;
 use crate::reader::{be_uint, Reader};
 use crate::record::{MacAddr, UnixMillis};
-use std::collections::HashMap;
+use crate::FastMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -125,7 +125,7 @@ pub enum Lookup<'a> {
 /// Templates per (exporter, observation domain, template ID).
 #[derive(Debug, Clone)]
 pub struct TemplateCache {
-    entries: HashMap<Key, Entry>,
+    entries: FastMap<Key, Entry>,
     timeout_ms: Option<u64>,
 }
 
@@ -134,7 +134,7 @@ impl TemplateCache {
     /// (`None`: never).
     pub fn new(timeout_ms: Option<u64>) -> Self {
         TemplateCache {
-            entries: HashMap::new(),
+            entries: FastMap::default(),
             timeout_ms,
         }
     }
@@ -234,7 +234,7 @@ impl TemplateCache {
 /// Sampling configuration learned from options data, per (exporter, domain).
 #[derive(Debug, Clone, Default)]
 pub struct Samplers {
-    by_domain: HashMap<(IpAddr, u32), SamplerTable>,
+    by_domain: FastMap<(IpAddr, u32), SamplerTable>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -243,7 +243,7 @@ struct SamplerTable {
     default: Option<u32>,
     /// Rates by sampler ID (NetFlow v9 FLOW_SAMPLER_ID 48, IPFIX
     /// selectorId 302).
-    by_id: HashMap<u64, u32>,
+    by_id: FastMap<u64, u32>,
 }
 
 impl Samplers {
