@@ -359,6 +359,7 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
     }
     let mut task = Task {
         decoder: Decoder::new(DecoderConfig::default()),
+        decoded: flow::Decoded::default(),
         // With the fabric's sFlow collected, it counts what crosses the IXP.
         dedupe: Dedupe {
             fabric: spec.sflow.is_some(),
@@ -400,6 +401,9 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
 
 struct Task {
     decoder: Decoder,
+    /// The sFlow decoder's output, kept across datagrams for its
+    /// allocation.
+    decoded: flow::Decoded,
     dedupe: Dedupe,
     members: MemberTable,
     aggregator: Aggregator,
@@ -565,8 +569,12 @@ impl Task {
     }
 
     fn sflow(&mut self, buf: &[u8], from: IpAddr, now: UnixMillis) {
-        let d = self.decoder.sflow(from, buf, now);
-        self.fold(d, from, "sFlow");
+        let mut d = std::mem::take(&mut self.decoded);
+        match self.decoder.sflow_into(from, buf, now, &mut d) {
+            Ok(()) => self.fold_records(&d.records),
+            Err(e) => tracing::debug!(%from, "sFlow datagram dropped: {e}"),
+        }
+        self.decoded = d;
     }
 
     fn ipfix(&mut self, buf: &[u8], from: IpAddr, now: UnixMillis) {
@@ -581,42 +589,45 @@ impl Task {
 
     fn fold(&mut self, d: Result<flow::Decoded, flow::DecodeError>, from: IpAddr, what: &str) {
         match d {
-            Ok(d) => {
-                let mut changed = false;
-                for r in &d.records {
-                    for ev in self.members.learn(r) {
-                        match ev.what {
-                            flow::learn::Learned::New => tracing::info!(
-                                mac = %ev.mac, asn = ev.asn,
-                                "flow attribution: learned a member router MAC from BGP session traffic"
-                            ),
-                            flow::learn::Learned::Moved { from } => tracing::warn!(
-                                mac = %ev.mac, asn = ev.asn, from,
-                                "flow attribution: a learned MAC moved to another member"
-                            ),
-                            flow::learn::Learned::Refreshed => continue,
-                        }
-                        changed = true;
-                        self.macs_dirty = true;
-                    }
-                    let a = self.members.attribute(r);
-                    let seen = self.dedupe.judge(&self.members, r, &a);
-                    if seen != Seen::Counted {
-                        self.metrics.duplicate(seen);
-                        continue;
-                    }
-                    // Member figures and the matrix are IXP traffic; the
-                    // local share counts everything.
-                    if self.dedupe.crossed_ixp(&self.members, r, &a) {
-                        self.aggregator.add(r, &a);
-                    }
-                    self.tally.add(r, &a, &self.nets);
-                }
-                if changed {
-                    self.publish();
-                }
-            }
+            Ok(d) => self.fold_records(&d.records),
             Err(e) => tracing::debug!(%from, "{what} datagram dropped: {e}"),
+        }
+    }
+
+    /// Learns, attributes and counts the records of one datagram.
+    fn fold_records(&mut self, records: &[flow::FlowRecord]) {
+        let mut changed = false;
+        for r in records {
+            for ev in self.members.learn(r) {
+                match ev.what {
+                    flow::learn::Learned::New => tracing::info!(
+                        mac = %ev.mac, asn = ev.asn,
+                        "flow attribution: learned a member router MAC from BGP session traffic"
+                    ),
+                    flow::learn::Learned::Moved { from } => tracing::warn!(
+                        mac = %ev.mac, asn = ev.asn, from,
+                        "flow attribution: a learned MAC moved to another member"
+                    ),
+                    flow::learn::Learned::Refreshed => continue,
+                }
+                changed = true;
+                self.macs_dirty = true;
+            }
+            let a = self.members.attribute(r);
+            let seen = self.dedupe.judge(&self.members, r, &a);
+            if seen != Seen::Counted {
+                self.metrics.duplicate(seen);
+                continue;
+            }
+            // Member figures and the matrix are IXP traffic; the
+            // local share counts everything.
+            if self.dedupe.crossed_ixp(&self.members, r, &a) {
+                self.aggregator.add(r, &a);
+            }
+            self.tally.add(r, &a, &self.nets);
+        }
+        if changed {
+            self.publish();
         }
     }
 

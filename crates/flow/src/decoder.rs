@@ -359,6 +359,23 @@ impl Decoder {
         buf: &[u8],
         now: UnixMillis,
     ) -> Result<Decoded, DecodeError> {
+        let mut out = Decoded::default();
+        self.sflow_into(exporter, buf, now, &mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes an sFlow v5 datagram from `exporter` into `out`, which is
+    /// cleared first, so that a collector can keep one [`Decoded`] and its
+    /// allocation across datagrams. On error `out` is left empty.
+    pub fn sflow_into(
+        &mut self,
+        exporter: IpAddr,
+        buf: &[u8],
+        now: UnixMillis,
+        out: &mut Decoded,
+    ) -> Result<(), DecodeError> {
+        out.records.clear();
+        out.template_misses = 0;
         self.counters.sflow_datagrams += 1;
         let d = sflow::decode(buf).inspect_err(|e| self.counters.error(e))?;
         let limit = self.config.max_tracked;
@@ -374,10 +391,7 @@ impl Decoder {
             Seq::Reset => self.counters.sequence_resets += 1,
             Seq::InOrder => {}
         }
-        let mut out = Decoded {
-            records: Vec::with_capacity(d.samples.len()),
-            template_misses: 0,
-        };
+        out.records.reserve(d.samples.len());
         for s in &d.samples {
             let (source, seq, flow) = match s {
                 Sample::Flow(f) => {
@@ -415,7 +429,7 @@ impl Decoder {
             }
         }
         self.counters.flow_records += out.records.len() as u64;
-        Ok(out)
+        Ok(())
     }
 
     /// Decodes an IPFIX message from `exporter`.

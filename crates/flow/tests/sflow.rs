@@ -431,3 +431,25 @@ fn simulated_agent_datagrams_decode_in_sequence_and_scale() {
     );
     assert_eq!(dec.counters().sequence_resets, 0);
 }
+
+#[test]
+fn sflow_into_reuses_and_clears_its_output() {
+    let bytes = vector(&qinq_header());
+    let exporter = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let t = UnixMillis(1_700_000_000_000);
+    let fresh = Decoder::new(DecoderConfig::default())
+        .sflow(exporter, &bytes, t)
+        .expect("decodes");
+    let mut dec = Decoder::new(DecoderConfig::default());
+    let mut out = fresh.clone();
+    out.records.extend(fresh.records.iter().cloned());
+    out.template_misses = 7;
+    dec.sflow_into(exporter, &bytes, t, &mut out)
+        .expect("decodes");
+    assert_eq!(out, fresh);
+    // A datagram that does not decode leaves the output empty.
+    let cut = bytes.get(..bytes.len() / 2).unwrap_or_default();
+    assert!(dec.sflow_into(exporter, cut, t, &mut out).is_err());
+    assert!(out.records.is_empty());
+    assert_eq!(dec.counters().flow_records, 1);
+}
