@@ -2,7 +2,7 @@
 //! sFlow datagrams of 8 flow samples with 128-octet Ethernet/IPv4/UDP
 //! headers between 50 members, and IPFIX messages of 30 records.
 //!
-//! `cargo run --release -p flow --example throughput`
+//! `cargo run --release -p flow --example flow_throughput`
 
 use flow::sflow::encode::encode;
 use flow::sflow::{Datagram, FlowData, FlowSample, Interface, RawHeader, Sample};
