@@ -1,6 +1,7 @@
 //! Flow collection in the daemon: UDP sockets for `[flows] sflow` and
 //! `ipfix` (IPFIX and NetFlow v9 share that port and are told apart by the
-//! version field of the header), one collector task that decodes,
+//! version field of the header), one collector task, on a thread of its
+//! own so that it can pause for datagrams to pile up ([`Pacing`]), that decodes,
 //! attributes, aggregates and classifies every record, flushes the recent
 //! minutes to the store (a minute written again replaces itself, so late
 //! records count once), applies the retention, and refreshes the route
@@ -264,8 +265,9 @@ fn now_millis() -> UnixMillis {
 /// `net.core.rmem_max`.
 const RECV_BUFFER: usize = 8 << 20;
 
-/// Binds a flow socket with a large receive buffer.
-fn bind_udp(a: SocketAddr) -> std::io::Result<UdpSocket> {
+/// Binds a flow socket with a large receive buffer; also gives the
+/// buffer the kernel granted.
+fn bind_udp(a: SocketAddr) -> std::io::Result<(std::net::UdpSocket, usize)> {
     use socket2::{Domain, Protocol, Socket, Type};
     let s = Socket::new(Domain::for_address(a), Type::DGRAM, Some(Protocol::UDP))?;
     if let Err(e) = s.set_recv_buffer_size(RECV_BUFFER) {
@@ -281,7 +283,7 @@ fn bind_udp(a: SocketAddr) -> std::io::Result<UdpSocket> {
             RECV_BUFFER / 2
         );
     }
-    UdpSocket::from_std(s.into())
+    Ok((s.into(), got))
 }
 
 /// Binds the sockets, opens the store and starts the collector task.
@@ -294,6 +296,10 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
     };
     let sflow = bind(spec.sflow, "sflow")?;
     let ipfix = bind(spec.ipfix, "ipfix")?;
+    let local = |s: &Option<(std::net::UdpSocket, usize)>| {
+        s.as_ref().and_then(|(s, _)| s.local_addr().ok())
+    };
+    let (sflow_addr, ipfix_addr) = (local(&sflow), local(&ipfix));
     let url = spec.store.clone();
     // A restarted collector carries on from the minutes its predecessor
     // stored: they are written again (replaced) at every flush.
@@ -349,8 +355,8 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
     }
     let (flush_tx, flush_rx) = mpsc::channel(4);
     let flows = Flows {
-        sflow: sflow.as_ref().and_then(|s| s.local_addr().ok()),
-        ipfix: ipfix.as_ref().and_then(|s| s.local_addr().ok()),
+        sflow: sflow_addr,
+        ipfix: ipfix_addr,
         flush_tx,
     };
     let mut nets = LocalNets::new();
@@ -385,18 +391,118 @@ pub(crate) async fn start(spec: FlowSpec, rs: Option<Handle>) -> Result<Flows, S
         }
     }
     task.publish();
-    tokio::spawn(task.run(
-        Inputs {
-            sflow,
-            ipfix,
-            flush_rx,
-            reload_rx,
-        },
-        rs,
-        spec.flush_every,
-        spec.prefixes_every,
-    ));
+    let (flush_every, prefixes_every) = (spec.flush_every, spec.prefixes_every);
+    // The collector has a thread of its own, with a single-threaded
+    // runtime: between bursts it sleeps in a plain system call (see
+    // `Task::batch`), which would stall the shared runtime's workers.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("flow collector runtime: {e}"))?;
+    std::thread::Builder::new()
+        .name("caribix-flows".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let reg = |s: Option<(std::net::UdpSocket, usize)>| match s {
+                    Some((s, buffer)) => match UdpSocket::from_std(s) {
+                        Ok(s) => Some(Listener::new(s, buffer)),
+                        Err(e) => {
+                            tracing::error!("flow socket: {e}");
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                let (sflow, ipfix) = (reg(sflow), reg(ipfix));
+                task.run(
+                    Inputs {
+                        sflow,
+                        ipfix,
+                        flush_rx,
+                        reload_rx,
+                    },
+                    rs,
+                    flush_every,
+                    prefixes_every,
+                )
+                .await;
+            });
+        })
+        .map_err(|e| format!("flow collector thread: {e}"))?;
     Ok(flows)
+}
+
+/// A flow socket and how its collector paces itself.
+struct Listener {
+    sock: UdpSocket,
+    pacing: Pacing,
+}
+
+impl Listener {
+    fn new(sock: UdpSocket, buffer: usize) -> Listener {
+        Listener {
+            sock,
+            pacing: Pacing::new(buffer, std::time::Instant::now()),
+        }
+    }
+}
+
+/// When the collector pauses before draining a socket.
+///
+/// A paced exporter (or many switches) sends datagrams one at a time, so
+/// waiting for each costs a wake-up and a system call per datagram, more
+/// than decoding it. When wake-ups come faster than one per
+/// [`MAX_COALESCE`], the collector sleeps a moment before draining the
+/// socket, so that one wake-up takes many datagrams; the pause shrinks
+/// when what piled up during it comes near a quarter of the socket's
+/// receive buffer, and grows back when far below. Pausing adds at most a
+/// millisecond to a record's way into minute aggregates.
+#[derive(Debug)]
+struct Pacing {
+    /// The receive buffer the kernel granted, octets.
+    buffer: usize,
+    /// The current pause.
+    pause: Duration,
+    /// When the previous burst was taken.
+    last: std::time::Instant,
+}
+
+/// Longest pause before draining a busy socket.
+const MAX_COALESCE: Duration = Duration::from_millis(1);
+
+/// Shortest pause (a small receive buffer at a high rate).
+const MIN_COALESCE: Duration = Duration::from_micros(50);
+
+/// What the kernel charges a queued datagram beyond its payload, at most
+/// (socket buffer head and alignment; Linux's `truesize`).
+const DATAGRAM_OVERHEAD: usize = 1024;
+
+impl Pacing {
+    fn new(buffer: usize, now: std::time::Instant) -> Pacing {
+        Pacing {
+            buffer,
+            pause: MAX_COALESCE,
+            last: now,
+        }
+    }
+
+    /// Whether to pause before draining: woken again within
+    /// [`MAX_COALESCE`] of the previous burst. Notes the time.
+    fn busy(&mut self, now: std::time::Instant) -> bool {
+        let busy = now.saturating_duration_since(self.last) < MAX_COALESCE;
+        self.last = now;
+        busy
+    }
+
+    /// Adapts the pause to what the last one let pile up: `queued` is the
+    /// kernel's estimated charge of the datagrams drained after it.
+    fn paused(&mut self, queued: usize) {
+        if queued > self.buffer / 4 {
+            self.pause = (self.pause / 2).max(MIN_COALESCE);
+        } else if queued < self.buffer / 16 {
+            self.pause = (self.pause * 2).min(MAX_COALESCE);
+        }
+    }
 }
 
 struct Task {
@@ -422,9 +528,9 @@ struct Task {
     writing: Option<Write>,
 }
 
-async fn recv(s: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+async fn recv(s: Option<&Listener>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
     match s {
-        Some(s) => s.recv_from(buf).await,
+        Some(s) => s.sock.recv_from(buf).await,
         None => std::future::pending().await,
     }
 }
@@ -448,8 +554,8 @@ fn rs_prefixes(h: &Handle, tx: mpsc::Sender<Vec<(Prefix, u32)>>) {
 
 /// What the collector task listens to.
 struct Inputs {
-    sflow: Option<UdpSocket>,
-    ipfix: Option<UdpSocket>,
+    sflow: Option<Listener>,
+    ipfix: Option<Listener>,
     flush_rx: mpsc::Receiver<oneshot::Sender<()>>,
     reload_rx: mpsc::UnboundedReceiver<Reconfig>,
 }
@@ -463,8 +569,8 @@ impl Task {
         prefixes_every: Duration,
     ) {
         let Inputs {
-            sflow,
-            ipfix,
+            mut sflow,
+            mut ipfix,
             mut flush_rx,
             mut reload_rx,
         } = inputs;
@@ -477,10 +583,10 @@ impl Task {
         loop {
             tokio::select! {
                 r = recv(sflow.as_ref(), &mut b1) => {
-                    self.batch(r, sflow.as_ref(), &mut b1, Self::sflow);
+                    self.batch(r, sflow.as_mut(), &mut b1, Self::sflow);
                 }
                 r = recv(ipfix.as_ref(), &mut b2) => {
-                    self.batch(r, ipfix.as_ref(), &mut b2, Self::ipfix);
+                    self.batch(r, ipfix.as_mut(), &mut b2, Self::ipfix);
                 }
                 res = written(&mut self.writing) => self.write_done(res),
                 _ = flush_tick.tick() => {
@@ -535,11 +641,13 @@ impl Task {
 
     /// Handles the datagram `first` brought and then, without waiting,
     /// up to [`BATCH`] - 1 more already queued at `sock` (one wake-up and
-    /// one metrics update for a burst rather than one per datagram).
+    /// one metrics update for a burst rather than one per datagram); when
+    /// wake-ups come close together, first pauses for more to queue (see
+    /// [`Listener`]).
     fn batch(
         &mut self,
         first: std::io::Result<(usize, SocketAddr)>,
-        sock: Option<&UdpSocket>,
+        sock: Option<&mut Listener>,
         buf: &mut [u8],
         handle: fn(&mut Self, &[u8], IpAddr, UnixMillis),
     ) {
@@ -551,10 +659,18 @@ impl Task {
                 return;
             }
         }
-        if let Some(sock) = sock {
+        if let Some(l) = sock {
+            let paused = l.pacing.busy(std::time::Instant::now());
+            if paused {
+                // This thread is the collector's alone: nothing else
+                // waits on it meanwhile.
+                std::thread::sleep(l.pacing.pause);
+            }
+            let mut queued = 0usize;
             for _ in 1..BATCH {
-                match sock.try_recv_from(buf) {
+                match l.sock.try_recv_from(buf) {
                     Ok((n, from)) => {
+                        queued = queued.saturating_add(n + DATAGRAM_OVERHEAD);
                         handle(self, buf.get(..n).unwrap_or_default(), from.ip(), now);
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
@@ -563,6 +679,9 @@ impl Task {
                         break;
                     }
                 }
+            }
+            if paused {
+                l.pacing.paused(queued);
             }
         }
         self.metrics.sync(self.decoder.counters());
@@ -741,7 +860,7 @@ impl Task {
 }
 
 /// Datagrams handled per wake-up of the collector task at most.
-const BATCH: usize = 64;
+const BATCH: usize = 256;
 
 type WriteResult = Result<Result<(), flowstore::StoreError>, tokio::task::JoinError>;
 
@@ -1059,4 +1178,41 @@ pub(crate) fn spec_from_config(cfg: &registry::Config) -> Option<Result<FlowSpec
         flush_every: Duration::from_secs(15),
         prefixes_every: Duration::from_secs(60),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn pauses_only_when_woken_again_soon() {
+        let t0 = Instant::now();
+        let mut p = Pacing::new(8 << 20, t0);
+        assert!(p.busy(t0 + Duration::from_micros(300)));
+        assert!(!p.busy(t0 + Duration::from_millis(20)));
+        assert!(p.busy(t0 + Duration::from_millis(20) + Duration::from_micros(999)));
+        // A clock that does not move forward does not panic.
+        assert!(p.busy(t0));
+    }
+
+    #[test]
+    fn pause_shrinks_near_a_quarter_of_the_buffer_and_grows_back() {
+        let buffer = 212_992; // Linux's default net.core.rmem_default
+        let mut p = Pacing::new(buffer, Instant::now());
+        assert_eq!(p.pause, MAX_COALESCE);
+        p.paused(buffer / 4 + 1);
+        assert_eq!(p.pause, MAX_COALESCE / 2);
+        for _ in 0..20 {
+            p.paused(buffer);
+        }
+        assert_eq!(p.pause, MIN_COALESCE);
+        // Between a sixteenth and a quarter: kept.
+        p.paused(buffer / 8);
+        assert_eq!(p.pause, MIN_COALESCE);
+        for _ in 0..20 {
+            p.paused(buffer / 32);
+        }
+        assert_eq!(p.pause, MAX_COALESCE);
+    }
 }
