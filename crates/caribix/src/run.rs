@@ -52,10 +52,14 @@ pub(crate) async fn run(file: &Path) -> ExitCode {
         }
     }
     sources.set_cores(handles.iter().map(|(_, h)| h.clone()));
+    let mut flows = None;
     if let Some(spec) = crate::flows::spec_from_config(&cfg) {
         let rs = handles.first().map(|(_, h)| h.clone());
         match async { crate::flows::start(spec?, rs).await }.await {
-            Ok(f) => tracing::info!(sflow = ?f.sflow, ipfix = ?f.ipfix, "flow collection started"),
+            Ok(f) => {
+                tracing::info!(sflow = ?f.sflow, ipfix = ?f.ipfix, "flow collection started");
+                flows = Some(f);
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::FAILURE;
@@ -73,6 +77,18 @@ pub(crate) async fn run(file: &Path) -> ExitCode {
     }
     serve_until_shutdown(file, &handles, &mut sources).await;
     tracing::info!("shutting down");
+    if let Some(f) = flows {
+        // What was counted since the last periodic flush goes to the
+        // store first.
+        match tokio::time::timeout(SHUTDOWN_FLUSH, f.flush()).await {
+            Ok(true) => tracing::info!("flow aggregates stored"),
+            Ok(false) => tracing::error!("flow collector gone: recent flow aggregates not stored"),
+            Err(_) => tracing::error!(
+                "flow store did not finish within {} s: recent flow aggregates not stored",
+                SHUTDOWN_FLUSH.as_secs()
+            ),
+        }
+    }
     ExitCode::SUCCESS
 }
 
@@ -151,6 +167,9 @@ fn reload(file: &Path, handles: &[(String, daemon::Handle)], sources: &mut Polic
         }
     }
 }
+
+/// How long a stopping daemon waits for the flow store.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(20);
 
 async fn serve_until_shutdown(
     file: &Path,
