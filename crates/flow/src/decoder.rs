@@ -238,6 +238,51 @@ enum Seq {
 }
 
 /// Inserts into a tracking map unless it is full and the key is new.
+/// Decodes the samples of an sFlow datagram: the records of its flow
+/// samples into `records`, what the decoder must count and track into
+/// `seen`; gives the agent, sub-agent and datagram sequence number. Flow
+/// samples are decoded as views, without allocating.
+fn sflow_samples(
+    exporter: IpAddr,
+    buf: &[u8],
+    now: UnixMillis,
+    records: &mut Vec<FlowRecord>,
+    seen: &mut Vec<SflowSeen>,
+) -> Result<(IpAddr, u32, u32), DecodeError> {
+    let mut it = sflow::samples(buf)?;
+    let (agent, sub_agent) = (it.agent, it.sub_agent);
+    while let Some((format, data)) = it.next_sample()? {
+        if let Some(f) = sflow::decode_flow_view(format, data)? {
+            if let Some(rec) = sflow::view_record(exporter, agent, sub_agent, &f, now) {
+                records.push(rec);
+            }
+            seen.push(SflowSeen::Sample {
+                source: f.source_id(),
+                seq: f.sequence,
+                flow: true,
+            });
+            continue;
+        }
+        match sflow::decode_sample(format, data)? {
+            Sample::Counters(c) => {
+                for r in &c.records {
+                    if let CounterData::Generic(g) = r {
+                        seen.push(SflowSeen::Interface(*g));
+                    }
+                }
+                seen.push(SflowSeen::Sample {
+                    source: (c.source_id_type << 24) | (c.source_id_index & 0x00ff_ffff),
+                    seq: c.sequence,
+                    flow: false,
+                });
+            }
+            // Flow samples were taken above.
+            Sample::Flow(_) | Sample::Unknown { .. } => seen.push(SflowSeen::Unknown),
+        }
+    }
+    Ok((agent, sub_agent, it.sequence))
+}
+
 fn track<K: std::hash::Hash + Eq, V>(map: &mut FastMap<K, V>, key: K, value: V, limit: usize) {
     if map.len() < limit || map.contains_key(&key) {
         map.insert(key, value);
@@ -293,6 +338,20 @@ pub struct Decoder {
     if_counters: FastMap<(IpAddr, u32), IfCounters>,
     pending: Vec<Pending>,
     counters: Counters,
+    /// The samples of the sFlow datagram being decoded, applied once it
+    /// has decoded whole (kept for the allocation).
+    sflow_scratch: Vec<SflowSeen>,
+}
+
+/// What an sFlow sample changes in the decoder's state.
+#[derive(Debug, Clone, Copy)]
+enum SflowSeen {
+    /// A flow (`true`) or counter sample: data source and sequence.
+    Sample { source: u32, seq: u32, flow: bool },
+    /// Generic interface counters.
+    Interface(IfCounters),
+    /// A sample of a format not known here.
+    Unknown,
 }
 
 impl Default for Decoder {
@@ -317,6 +376,7 @@ impl Decoder {
             if_counters: FastMap::default(),
             pending: Vec::new(),
             counters: Counters::default(),
+            sflow_scratch: Vec::new(),
         }
     }
 
@@ -377,49 +437,48 @@ impl Decoder {
         out.records.clear();
         out.template_misses = 0;
         self.counters.sflow_datagrams += 1;
-        let d = sflow::decode(buf).inspect_err(|e| self.counters.error(e))?;
+        let mut seen = std::mem::take(&mut self.sflow_scratch);
+        seen.clear();
+        // Decoded whole before anything is counted or tracked: a datagram
+        // is taken or rejected whole.
+        let r = sflow_samples(exporter, buf, now, &mut out.records, &mut seen);
+        let (agent, sub_agent, sequence) = match r {
+            Ok(v) => v,
+            Err(e) => {
+                out.records.clear();
+                self.sflow_scratch = seen;
+                self.counters.error(&e);
+                return Err(e);
+            }
+        };
         let limit = self.config.max_tracked;
-        let last = swap_seq(
-            &mut self.sflow_seq,
-            (d.agent, d.sub_agent),
-            d.sequence,
-            limit,
-        );
-        match observe(last, d.sequence, 1) {
+        let last = swap_seq(&mut self.sflow_seq, (agent, sub_agent), sequence, limit);
+        match observe(last, sequence, 1) {
             Seq::Lost(n) => self.counters.sflow_lost_datagrams += u64::from(n),
             Seq::Duplicate => self.counters.sequence_duplicates += 1,
             Seq::Reset => self.counters.sequence_resets += 1,
             Seq::InOrder => {}
         }
-        out.records.reserve(d.samples.len());
-        for s in &d.samples {
-            let (source, seq, flow) = match s {
-                Sample::Flow(f) => {
-                    self.counters.sflow_flow_samples += 1;
-                    if let Some(rec) = sflow::to_record(exporter, &d, f, now) {
-                        out.records.push(rec);
+        for s in &seen {
+            let (source, seq, flow) = match *s {
+                SflowSeen::Sample { source, seq, flow } => {
+                    if flow {
+                        self.counters.sflow_flow_samples += 1;
+                    } else {
+                        self.counters.sflow_counter_samples += 1;
                     }
-                    (f.source_id(), f.sequence, true)
+                    (source, seq, flow)
                 }
-                Sample::Counters(c) => {
-                    self.counters.sflow_counter_samples += 1;
-                    for r in &c.records {
-                        if let CounterData::Generic(g) = r {
-                            track(&mut self.if_counters, (d.agent, g.if_index), *g, limit);
-                        }
-                    }
-                    (
-                        (c.source_id_type << 24) | (c.source_id_index & 0x00ff_ffff),
-                        c.sequence,
-                        false,
-                    )
+                SflowSeen::Interface(g) => {
+                    track(&mut self.if_counters, (agent, g.if_index), g, limit);
+                    continue;
                 }
-                Sample::Unknown { .. } => {
+                SflowSeen::Unknown => {
                     self.counters.sflow_unknown_samples += 1;
                     continue;
                 }
             };
-            let key = (d.agent, d.sub_agent, source, flow);
+            let key = (agent, sub_agent, source, flow);
             let last = swap_seq(&mut self.sflow_sample_seq, key, seq, limit);
             match observe(last, seq, 1) {
                 Seq::Lost(n) => self.counters.sflow_lost_samples += u64::from(n),
@@ -428,6 +487,7 @@ impl Decoder {
                 Seq::InOrder => {}
             }
         }
+        self.sflow_scratch = seen;
         self.counters.flow_records += out.records.len() as u64;
         Ok(())
     }

@@ -1,12 +1,15 @@
 //! Malformed, truncated and hostile datagrams: each is rejected with a typed
 //! error, counted under its kind, and nothing panics. Property tests feed
-//! random and mutated octets to every decoder.
+//! random and mutated octets to every decoder, and check that the stateful
+//! sFlow decoder (flow samples decoded as views, without allocating) takes
+//! and rejects exactly what `sflow::decode` does, with the same records.
 
 mod support;
 
 use flow::sflow::encode::encode;
 use flow::sflow::{
-    self, CounterData, CounterSample, Datagram, FlowData, FlowSample, Interface, RawHeader, Sample,
+    self, CounterData, CounterSample, Datagram, ExtendedSwitch, FlowData, FlowSample, IfCounters,
+    Interface, RawHeader, Sample,
 };
 use flow::{ipfix, netflow9, Decoder, DecoderConfig, ErrorKind, UnixMillis};
 use proptest::prelude::*;
@@ -300,8 +303,157 @@ fn mutate(mut base: Vec<u8>, edits: &[(usize, u8)], cut: usize) -> Vec<u8> {
     base
 }
 
+/// One sample for [`mixed_sflow`]: kind 0-5 flow samples with various
+/// records (none, unknown first, two raw headers, extended switch before
+/// the header), 6 a counter sample, 7 a sample of an unknown format.
+fn mixed_sample(kind: u8, n: u32, header: &[u8]) -> Sample<'_> {
+    let raw = |len: u32| {
+        FlowData::RawHeader(RawHeader {
+            protocol: 1,
+            frame_length: len,
+            stripped: 4,
+            header,
+        })
+    };
+    let switch = FlowData::ExtendedSwitch(ExtendedSwitch {
+        src_vlan: n % 4096,
+        src_priority: 0,
+        dst_vlan: 7,
+        dst_priority: 0,
+    });
+    let unknown = FlowData::Unknown {
+        format: 1002,
+        data: &[0, 0, 0, 1],
+    };
+    let records = match kind {
+        0 => vec![raw(64 + n % 1400)],
+        1 => vec![],
+        2 => vec![unknown, raw(100)],
+        3 => vec![raw(200), raw(300)],
+        4 => vec![switch, raw(90)],
+        5 => vec![raw(1500), switch, unknown],
+        6 => {
+            return Sample::Counters(CounterSample {
+                expanded: n % 2 == 0,
+                sequence: n,
+                source_id_type: 0,
+                source_id_index: n % 5 + 1,
+                records: vec![
+                    CounterData::Generic(IfCounters {
+                        if_index: n % 5 + 1,
+                        in_octets: u64::from(n),
+                        ..IfCounters::default()
+                    }),
+                    CounterData::Unknown {
+                        format: 2,
+                        data: &[0; 8],
+                    },
+                ],
+            })
+        }
+        _ => {
+            return Sample::Unknown {
+                format: 5,
+                data: &[1, 2, 3, 4],
+            }
+        }
+    };
+    Sample::Flow(FlowSample {
+        expanded: n % 3 == 0,
+        sequence: n,
+        source_id_type: 0,
+        source_id_index: n % 7,
+        sampling_rate: n % 3000,
+        sample_pool: n,
+        drops: 0,
+        input: Interface {
+            format: 0,
+            value: n % 9,
+        },
+        output: Interface {
+            format: n % 3,
+            value: 3,
+        },
+        records,
+    })
+}
+
+fn mixed_sflow(kinds: &[u8], header: &[u8]) -> Vec<u8> {
+    let samples = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| mixed_sample(*k % 8, u32::try_from(i).unwrap_or(0) * 7919, header))
+        .collect();
+    encode(&Datagram {
+        agent: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9)),
+        sub_agent: 3,
+        sequence: 5,
+        uptime_ms: 1,
+        samples,
+    })
+}
+
+/// What `sflow::decode` and `sflow::to_record` make of a datagram: the
+/// records and the flow, counter and unknown sample counts, or the error.
+type Reference = Result<(Vec<flow::FlowRecord>, [u64; 3]), ErrorKind>;
+
+fn reference(buf: &[u8], now: UnixMillis) -> Reference {
+    let d = sflow::decode(buf).map_err(|e| e.kind())?;
+    let mut records = Vec::new();
+    let mut kinds = [0u64; 3];
+    for s in &d.samples {
+        match s {
+            Sample::Flow(f) => {
+                kinds[0] += 1;
+                records.extend(sflow::to_record(EXP, &d, f, now));
+            }
+            Sample::Counters(_) => kinds[1] += 1,
+            Sample::Unknown { .. } => kinds[2] += 1,
+        }
+    }
+    Ok((records, kinds))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn stateful_sflow_decoder_agrees_with_decode_and_to_record(
+        kinds in proptest::collection::vec(any::<u8>(), 0..12),
+        header in proptest::collection::vec(any::<u8>(), 0..80),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
+        cut in any::<usize>(),
+        damaged in any::<bool>(),
+    ) {
+        let now = UnixMillis(1_700_000_000_000);
+        let mut bytes = mixed_sflow(&kinds, &header);
+        if damaged {
+            bytes = mutate(bytes, &edits, cut);
+        }
+        let want = reference(&bytes, now);
+        let mut dec = Decoder::default();
+        let mut out = flow::Decoded::default();
+        let got = dec.sflow_into(EXP, &bytes, now, &mut out).map_err(|e| e.kind());
+        let c = dec.counters();
+        match want {
+            Ok((records, kinds)) => {
+                prop_assert_eq!(got, Ok(()));
+                prop_assert_eq!(&out.records, &records);
+                prop_assert_eq!(
+                    [c.sflow_flow_samples, c.sflow_counter_samples, c.sflow_unknown_samples],
+                    kinds
+                );
+                prop_assert_eq!(c.flow_records, records.len() as u64);
+            }
+            Err(kind) => {
+                prop_assert_eq!(got, Err(kind));
+                prop_assert!(out.records.is_empty());
+                prop_assert_eq!(c.total_decode_errors(), 1);
+                prop_assert_eq!(c.sflow_flow_samples + c.sflow_counter_samples + c.flow_records, 0);
+                prop_assert!(dec.interface_counters().is_empty());
+            }
+        }
+    }
 
     #[test]
     fn random_octets_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {

@@ -164,7 +164,7 @@ pub enum FlowData<'a> {
 }
 
 /// Raw packet header (`sampled_header`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawHeader<'a> {
     /// Header protocol (1 Ethernet, 11 IPv4, 12 IPv6, ...).
     pub protocol: u32,
@@ -282,6 +282,41 @@ pub struct IfCounters {
 
 /// Decodes one sFlow v5 datagram.
 pub fn decode(buf: &[u8]) -> Result<Datagram<'_>, DecodeError> {
+    let mut it = samples(buf)?;
+    let mut samples = Vec::with_capacity(usize_of(it.left));
+    while let Some((format, data)) = it.next_sample()? {
+        samples.push(decode_sample(format, data)?);
+    }
+    Ok(Datagram {
+        agent: it.agent,
+        sub_agent: it.sub_agent,
+        sequence: it.sequence,
+        uptime_ms: it.uptime_ms,
+        samples,
+    })
+}
+
+/// A datagram's header and its samples, still encoded: a collector takes
+/// them one at a time ([`Samples::next_sample`]) and decodes what it needs
+/// ([`decode_flow_view`], [`decode_sample`]) without building a
+/// [`Datagram`].
+#[derive(Debug, Clone)]
+pub struct Samples<'a> {
+    /// Agent address.
+    pub agent: IpAddr,
+    /// Sub-agent ID.
+    pub sub_agent: u32,
+    /// Datagram sequence number, per (agent, sub-agent).
+    pub sequence: u32,
+    /// Agent uptime in milliseconds.
+    pub uptime_ms: u32,
+    r: Reader<'a>,
+    left: u32,
+}
+
+/// Reads a datagram's header; its samples follow from
+/// [`Samples::next_sample`].
+pub fn samples(buf: &[u8]) -> Result<Samples<'_>, DecodeError> {
     let mut r = Reader::new(buf);
     let version = r.u32("sFlow header")?;
     if version != 5 {
@@ -301,26 +336,36 @@ pub fn decode(buf: &[u8]) -> Result<Datagram<'_>, DecodeError> {
     let count = r.u32("sFlow header")?;
     // Every sample has at least its 8-octet format and length.
     check_count(count, r.remaining(), 8, "sample")?;
-    let mut samples = Vec::with_capacity(usize_of(count));
-    for _ in 0..count {
-        let format = r.u32("sample header")?;
-        let len = usize_of(r.u32("sample header")?);
-        let data = r.take(len, "sample")?;
-        samples.push(decode_sample(format, data)?);
-    }
-    if !r.is_empty() {
-        return Err(DecodeError::Trailing {
-            what: "sFlow datagram",
-            extra: r.remaining(),
-        });
-    }
-    Ok(Datagram {
+    Ok(Samples {
         agent,
         sub_agent,
         sequence,
         uptime_ms,
-        samples,
+        r,
+        left: count,
     })
+}
+
+impl<'a> Samples<'a> {
+    /// The next sample's format and data; `None` after the last, once the
+    /// datagram is known to end there (octets after the counted samples
+    /// are an error).
+    pub fn next_sample(&mut self) -> Result<Option<(u32, &'a [u8])>, DecodeError> {
+        if self.left == 0 {
+            if !self.r.is_empty() {
+                return Err(DecodeError::Trailing {
+                    what: "sFlow datagram",
+                    extra: self.r.remaining(),
+                });
+            }
+            return Ok(None);
+        }
+        self.left -= 1;
+        let format = self.r.u32("sample header")?;
+        let len = usize_of(self.r.u32("sample header")?);
+        let data = self.r.take(len, "sample")?;
+        Ok(Some((format, data)))
+    }
 }
 
 fn usize_of(v: u32) -> usize {
@@ -342,37 +387,27 @@ fn check_count(
     Ok(())
 }
 
-fn decode_sample(format: u32, data: &[u8]) -> Result<Sample<'_>, DecodeError> {
+/// Decodes one sample of a datagram (its format and data, from
+/// [`Samples::next_sample`]).
+pub fn decode_sample(format: u32, data: &[u8]) -> Result<Sample<'_>, DecodeError> {
     let mut r = Reader::new(data);
     let sample = match format {
         FORMAT_FLOW_SAMPLE | FORMAT_FLOW_SAMPLE_EXPANDED => {
-            let expanded = format == FORMAT_FLOW_SAMPLE_EXPANDED;
-            let sequence = r.u32("flow sample")?;
-            let (source_id_type, source_id_index) = source_id(&mut r, expanded)?;
-            let sampling_rate = r.u32("flow sample")?;
-            let sample_pool = r.u32("flow sample")?;
-            let drops = r.u32("flow sample")?;
-            let input = interface(&mut r, expanded)?;
-            let output = interface(&mut r, expanded)?;
-            let count = r.u32("flow sample")?;
-            check_count(count, r.remaining(), 8, "flow record")?;
-            let mut records = Vec::with_capacity(usize_of(count));
-            for _ in 0..count {
-                let format = r.u32("flow record header")?;
-                let len = usize_of(r.u32("flow record header")?);
-                let data = r.take(len, "flow record")?;
-                records.push(decode_flow_record(format, data)?);
+            let h = flow_head(&mut r, format == FORMAT_FLOW_SAMPLE_EXPANDED)?;
+            let mut records = Vec::with_capacity(usize_of(h.count));
+            for _ in 0..h.count {
+                records.push(next_flow_record(&mut r)?);
             }
             Sample::Flow(FlowSample {
-                expanded,
-                sequence,
-                source_id_type,
-                source_id_index,
-                sampling_rate,
-                sample_pool,
-                drops,
-                input,
-                output,
+                expanded: h.expanded,
+                sequence: h.sequence,
+                source_id_type: h.source_id_type,
+                source_id_index: h.source_id_index,
+                sampling_rate: h.sampling_rate,
+                sample_pool: h.sample_pool,
+                drops: h.drops,
+                input: h.input,
+                output: h.output,
                 records,
             })
         }
@@ -406,6 +441,144 @@ fn decode_sample(format: u32, data: &[u8]) -> Result<Sample<'_>, DecodeError> {
         });
     }
     Ok(sample)
+}
+
+/// The fields of a flow sample before its records.
+struct FlowHead {
+    expanded: bool,
+    sequence: u32,
+    source_id_type: u32,
+    source_id_index: u32,
+    sampling_rate: u32,
+    sample_pool: u32,
+    drops: u32,
+    input: Interface,
+    output: Interface,
+    /// Records that follow (checked against the octets present).
+    count: u32,
+}
+
+fn flow_head(r: &mut Reader<'_>, expanded: bool) -> Result<FlowHead, DecodeError> {
+    let sequence = r.u32("flow sample")?;
+    let (source_id_type, source_id_index) = source_id(r, expanded)?;
+    let sampling_rate = r.u32("flow sample")?;
+    let sample_pool = r.u32("flow sample")?;
+    let drops = r.u32("flow sample")?;
+    let input = interface(r, expanded)?;
+    let output = interface(r, expanded)?;
+    let count = r.u32("flow sample")?;
+    check_count(count, r.remaining(), 8, "flow record")?;
+    Ok(FlowHead {
+        expanded,
+        sequence,
+        source_id_type,
+        source_id_index,
+        sampling_rate,
+        sample_pool,
+        drops,
+        input,
+        output,
+        count,
+    })
+}
+
+fn next_flow_record<'a>(r: &mut Reader<'a>) -> Result<FlowData<'a>, DecodeError> {
+    let format = r.u32("flow record header")?;
+    let len = usize_of(r.u32("flow record header")?);
+    let data = r.take(len, "flow record")?;
+    decode_flow_record(format, data)
+}
+
+/// What a collector needs of a flow sample: its data source, sequence,
+/// rate, interfaces and the first raw packet header and extended switch
+/// records, decoded without allocating ([`decode_flow_view`]). A flow
+/// sample that decodes as a [`FlowSample`] decodes as a view too, and a
+/// malformed one fails both ways alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowView<'a> {
+    /// Sample sequence number, per data source.
+    pub sequence: u32,
+    /// Data source type.
+    pub source_id_type: u32,
+    /// Data source index.
+    pub source_id_index: u32,
+    /// 1-in-N sampling rate.
+    pub sampling_rate: u32,
+    /// Input interface.
+    pub input: Interface,
+    /// Output interface.
+    pub output: Interface,
+    /// The first raw packet header record.
+    pub raw: Option<RawHeader<'a>>,
+    /// The first extended switch record.
+    pub switch: Option<ExtendedSwitch>,
+}
+
+impl FlowView<'_> {
+    /// The data source as one number, as [`FlowSample::source_id`].
+    pub fn source_id(&self) -> u32 {
+        (self.source_id_type << 24) | (self.source_id_index & 0x00ff_ffff)
+    }
+}
+
+impl<'a> FlowSample<'a> {
+    /// The sample as a [`FlowView`].
+    pub fn view(&self) -> FlowView<'a> {
+        FlowView {
+            sequence: self.sequence,
+            source_id_type: self.source_id_type,
+            source_id_index: self.source_id_index,
+            sampling_rate: self.sampling_rate,
+            input: self.input,
+            output: self.output,
+            raw: self.records.iter().find_map(|r| match r {
+                FlowData::RawHeader(h) => Some(*h),
+                _ => None,
+            }),
+            switch: self.records.iter().find_map(|r| match r {
+                FlowData::ExtendedSwitch(s) => Some(*s),
+                _ => None,
+            }),
+        }
+    }
+}
+
+/// Decodes a flow sample (format 1 or 3) as a [`FlowView`]: the same checks
+/// as [`decode_sample`], no allocation. `None` for another format.
+pub fn decode_flow_view(format: u32, data: &[u8]) -> Result<Option<FlowView<'_>>, DecodeError> {
+    if format != FORMAT_FLOW_SAMPLE && format != FORMAT_FLOW_SAMPLE_EXPANDED {
+        return Ok(None);
+    }
+    let mut r = Reader::new(data);
+    let h = flow_head(&mut r, format == FORMAT_FLOW_SAMPLE_EXPANDED)?;
+    let (mut raw, mut switch) = (None, None);
+    for _ in 0..h.count {
+        match next_flow_record(&mut r)? {
+            FlowData::RawHeader(x) => {
+                raw.get_or_insert(x);
+            }
+            FlowData::ExtendedSwitch(x) => {
+                switch.get_or_insert(x);
+            }
+            FlowData::Unknown { .. } => {}
+        }
+    }
+    if !r.is_empty() {
+        return Err(DecodeError::Trailing {
+            what: "sample",
+            extra: r.remaining(),
+        });
+    }
+    Ok(Some(FlowView {
+        sequence: h.sequence,
+        source_id_type: h.source_id_type,
+        source_id_index: h.source_id_index,
+        sampling_rate: h.sampling_rate,
+        input: h.input,
+        output: h.output,
+        raw,
+        switch,
+    }))
 }
 
 fn source_id(r: &mut Reader<'_>, expanded: bool) -> Result<(u32, u32), DecodeError> {
@@ -520,20 +693,38 @@ pub fn to_record(
     sample: &FlowSample<'_>,
     now: UnixMillis,
 ) -> Option<FlowRecord> {
-    let raw = sample.raw_header()?;
+    view_record(
+        exporter,
+        datagram.agent,
+        datagram.sub_agent,
+        &sample.view(),
+        now,
+    )
+}
+
+/// [`to_record`] of a [`FlowView`] from the datagram of `agent` and
+/// `sub_agent`.
+pub fn view_record(
+    exporter: IpAddr,
+    agent: IpAddr,
+    sub_agent: u32,
+    sample: &FlowView<'_>,
+    now: UnixMillis,
+) -> Option<FlowRecord> {
+    let raw = sample.raw.as_ref()?;
     let info = raw.parse();
     let rate = sample.sampling_rate.max(1);
     let vlan = info.vlan.or_else(|| {
         sample
-            .extended_switch()
+            .switch
             .and_then(|s| u16::try_from(s.src_vlan).ok())
             .filter(|v| *v != 0)
     });
     Some(FlowRecord {
         exporter,
         source: FlowSource::Sflow {
-            agent: datagram.agent,
-            sub_agent: datagram.sub_agent,
+            agent,
+            sub_agent,
             source_id: sample.source_id(),
         },
         src_mac: info.src_mac,
