@@ -507,8 +507,7 @@ impl Pacing {
 
 struct Task {
     decoder: Decoder,
-    /// The sFlow decoder's output, kept across datagrams for its
-    /// allocation.
+    /// The decoder's output, kept across datagrams for its allocation.
     decoded: flow::Decoded,
     dedupe: Dedupe,
     members: MemberTable,
@@ -697,20 +696,18 @@ impl Task {
     }
 
     fn ipfix(&mut self, buf: &[u8], from: IpAddr, now: UnixMillis) {
+        let mut d = std::mem::take(&mut self.decoded);
         // IPFIX says 10, NetFlow v9 says 9 in the first two octets.
-        let d = if buf.get(..2) == Some(&[0, 9][..]) {
-            self.decoder.netflow9(from, buf, now)
+        let r = if buf.get(..2) == Some(&[0, 9][..]) {
+            self.decoder.netflow9_into(from, buf, now, &mut d)
         } else {
-            self.decoder.ipfix(from, buf, now)
+            self.decoder.ipfix_into(from, buf, now, &mut d)
         };
-        self.fold(d, from, "IPFIX/NetFlow");
-    }
-
-    fn fold(&mut self, d: Result<flow::Decoded, flow::DecodeError>, from: IpAddr, what: &str) {
-        match d {
-            Ok(d) => self.fold_records(&d.records),
-            Err(e) => tracing::debug!(%from, "{what} datagram dropped: {e}"),
+        match r {
+            Ok(()) => self.fold_records(&d.records),
+            Err(e) => tracing::debug!(%from, "IPFIX/NetFlow datagram dropped: {e}"),
         }
+        self.decoded = d;
     }
 
     /// Learns, attributes and counts the records of one datagram.

@@ -499,6 +499,38 @@ impl Decoder {
         buf: &[u8],
         now: UnixMillis,
     ) -> Result<Decoded, DecodeError> {
+        let mut out = Decoded::default();
+        self.ipfix_into(exporter, buf, now, &mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes an IPFIX message from `exporter` into `out`, which is
+    /// cleared first (a collector keeps one [`Decoded`] and its allocation
+    /// across datagrams). On error `out` is left empty.
+    pub fn ipfix_into(
+        &mut self,
+        exporter: IpAddr,
+        buf: &[u8],
+        now: UnixMillis,
+        out: &mut Decoded,
+    ) -> Result<(), DecodeError> {
+        out.records.clear();
+        out.template_misses = 0;
+        let r = self.ipfix_records(exporter, buf, now, out);
+        if r.is_err() {
+            out.records.clear();
+            out.template_misses = 0;
+        }
+        r
+    }
+
+    fn ipfix_records(
+        &mut self,
+        exporter: IpAddr,
+        buf: &[u8],
+        now: UnixMillis,
+        out: &mut Decoded,
+    ) -> Result<(), DecodeError> {
         self.counters.ipfix_messages += 1;
         let m = ipfix::decode(buf).inspect_err(|e| self.counters.error(e))?;
         let key = (exporter, m.domain);
@@ -507,7 +539,6 @@ impl Decoder {
             Seq::Reset => self.counters.sequence_resets += 1,
             Seq::Duplicate | Seq::InOrder => {}
         }
-        let mut out = Decoded::default();
         let mut data_records = 0u32;
         let export_ms = u64::from(m.export_time) * 1000;
         for set in &m.sets {
@@ -559,13 +590,13 @@ impl Decoder {
                         self.hold(ctx, *template_id, body, now);
                         continue;
                     };
-                    let n = self.data_set(&ctx, &t, body, now, &mut out)?;
+                    let n = self.data_set(&ctx, &t, body, now, out)?;
                     data_records = data_records.saturating_add(n);
                 }
                 ipfix::Set::Reserved { .. } => {}
             }
         }
-        self.replay(true, exporter, m.domain, now, &mut out);
+        self.replay(true, exporter, m.domain, now, out);
         // Records of unknown templates cannot be counted: the next expected
         // sequence number is then unknown too.
         if out.template_misses == 0 {
@@ -576,7 +607,7 @@ impl Decoder {
         }
         self.counters.template_misses += u64::from(out.template_misses);
         self.counters.flow_records += out.records.len() as u64;
-        Ok(out)
+        Ok(())
     }
 
     /// Decodes a NetFlow v9 export packet from `exporter`.
@@ -586,6 +617,38 @@ impl Decoder {
         buf: &[u8],
         now: UnixMillis,
     ) -> Result<Decoded, DecodeError> {
+        let mut out = Decoded::default();
+        self.netflow9_into(exporter, buf, now, &mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes a NetFlow v9 export packet from `exporter` into `out`, which is
+    /// cleared first (a collector keeps one [`Decoded`] and its allocation
+    /// across datagrams). On error `out` is left empty.
+    pub fn netflow9_into(
+        &mut self,
+        exporter: IpAddr,
+        buf: &[u8],
+        now: UnixMillis,
+        out: &mut Decoded,
+    ) -> Result<(), DecodeError> {
+        out.records.clear();
+        out.template_misses = 0;
+        let r = self.netflow9_records(exporter, buf, now, out);
+        if r.is_err() {
+            out.records.clear();
+            out.template_misses = 0;
+        }
+        r
+    }
+
+    fn netflow9_records(
+        &mut self,
+        exporter: IpAddr,
+        buf: &[u8],
+        now: UnixMillis,
+        out: &mut Decoded,
+    ) -> Result<(), DecodeError> {
         self.counters.netflow9_packets += 1;
         let p = netflow9::decode(buf).inspect_err(|e| self.counters.error(e))?;
         let key = (exporter, p.source_id);
@@ -596,7 +659,6 @@ impl Decoder {
             Seq::InOrder => {}
         }
         track(&mut self.nf9_seq, key, p.sequence, self.config.max_tracked);
-        let mut out = Decoded::default();
         let export_ms = u64::from(p.unix_secs) * 1000;
         let uptime = u64::from(p.sys_uptime_ms);
         for fs in &p.flowsets {
@@ -634,15 +696,15 @@ impl Decoder {
                         self.hold(ctx, *template_id, body, now);
                         continue;
                     };
-                    self.data_set(&ctx, &t, body, now, &mut out)?;
+                    self.data_set(&ctx, &t, body, now, out)?;
                 }
                 netflow9::FlowSet::Reserved { .. } => {}
             }
         }
-        self.replay(false, exporter, p.source_id, now, &mut out);
+        self.replay(false, exporter, p.source_id, now, out);
         self.counters.template_misses += u64::from(out.template_misses);
         self.counters.flow_records += out.records.len() as u64;
-        Ok(out)
+        Ok(())
     }
 
     /// Keeps a data set without a template, if buffering is on and there is

@@ -538,3 +538,49 @@ fn data_before_its_template_is_buffered_briefly() {
     );
     assert_eq!(dec.counters().template_misses_recovered, 2);
 }
+
+#[test]
+fn ipfix_and_netflow9_into_reuse_and_clear_their_output() {
+    let msg = wire::ipfix(
+        0,
+        0,
+        1,
+        &[
+            set(2, &template(256, &fields_256())),
+            set(256, &record_256([1; 4], [2; 4], 100, 1, T0)),
+        ],
+    );
+    let fresh = Decoder::default().ipfix(EXP, &msg, at(0)).unwrap();
+    assert_eq!(fresh.records.len(), 1);
+    let mut dec = Decoder::default();
+    // Stale content from an earlier datagram is cleared.
+    let mut out = fresh.clone();
+    out.records.extend(fresh.records.iter().cloned());
+    out.template_misses = 7;
+    dec.ipfix_into(EXP, &msg, at(0), &mut out).unwrap();
+    assert_eq!(out, fresh);
+    let cut = msg.get(..msg.len() - 3).unwrap_or_default();
+    assert!(dec.ipfix_into(EXP, cut, at(0), &mut out).is_err());
+    assert_eq!(out, flow::Decoded::default());
+
+    let secs = (T0 / 1000) as u32;
+    let data = [v9_record(500, 5, 1_000, 9_000, 0), vec![0, 0]].concat();
+    let p = wire::netflow9(
+        2,
+        10_000,
+        secs,
+        1,
+        42,
+        &[set(0, &v9_template()), set(260, &data)],
+    );
+    let fresh = Decoder::default().netflow9(EXP, &p, at(0)).unwrap();
+    assert_eq!(fresh.records.len(), 1);
+    let mut out = fresh.clone();
+    out.records.extend(fresh.records.iter().cloned());
+    out.template_misses = 3;
+    dec.netflow9_into(EXP, &p, at(0), &mut out).unwrap();
+    assert_eq!(out, fresh);
+    let cut = p.get(..p.len() - 3).unwrap_or_default();
+    assert!(dec.netflow9_into(EXP, cut, at(0), &mut out).is_err());
+    assert_eq!(out, flow::Decoded::default());
+}
