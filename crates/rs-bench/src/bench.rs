@@ -52,6 +52,9 @@ pub struct Options {
     pub out: Option<PathBuf>,
     /// Seconds of steady state measured after the churn (0: none).
     pub idle: Duration,
+    /// sFlow samples per second sent to caribix during the idle seconds
+    /// (0: none, and no flow collector configured).
+    pub flow_rate: u64,
     /// Stop a run whose target holds more resident memory than this
     /// (KiB, 0: no limit): the machine is shared.
     pub max_rss_kib: u64,
@@ -172,6 +175,10 @@ pub async fn main(o: Options) -> Result<(), String> {
                         caribix_env: o.caribix_env.clone(),
                         lan,
                         direct,
+                        flows: (kind == Kind::Caribix && o.flow_rate > 0 && !o.idle.is_zero())
+                            .then(|| {
+                                SocketAddr::from(([127, 0, 0, 1], targets::caribix_sflow_port()))
+                            }),
                     };
                     one(kind, &plan, &index, &setup, &o).await
                 };
@@ -480,15 +487,48 @@ async fn one(
         .then(|| t2.elapsed().as_secs_f64());
     }
     if out.reannounce.is_some() && !o.idle.is_zero() {
-        // Steady state: sessions up, routes held, keepalives only.
+        // Steady state: sessions up, routes held, keepalives only (and,
+        // with --flow-rate, sFlow into caribix's collector).
         let c0 = cpu(&procs);
+        let sender = s.flows.map(|to| {
+            let (rate, secs) = (o.flow_rate, o.idle.as_secs_f64());
+            tokio::task::spawn_blocking(move || {
+                let mut src = crate::flows::Source::new(crate::flows::Proto::Sflow);
+                crate::flows::send(&mut src, to, rate, secs)
+            })
+        });
         tokio::time::sleep(o.idle).await;
         let pct = 100.0 * (cpu(&procs) - c0) / o.idle.as_secs_f64();
+        let what = if s.flows.is_some() { "CPU" } else { "idle CPU" };
         let _ = write!(
             out.note,
-            " idle CPU {pct:.2}% of one core over {} s;",
+            " {what} {pct:.2}% of one core over {} s;",
             o.idle.as_secs()
         );
+        if let Some(sender) = sender {
+            let sent = match sender.await {
+                Ok(Ok((n, _))) => n,
+                Ok(Err(e)) => return Err(format!("sFlow sender: {e}")),
+                Err(e) => return Err(format!("sFlow sender: {e}")),
+            };
+            // What the collector counted (settled: read until it stops
+            // moving, at most 5 s).
+            let mut counted = None;
+            for _ in 0..20 {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let now = targets::caribix_flow_samples(s);
+                if now.is_some() && now == counted {
+                    break;
+                }
+                counted = now;
+            }
+            let _ = write!(
+                out.note,
+                " with {} sFlow samples/s: {sent} sent, {} counted by caribix;",
+                o.flow_rate,
+                counted.map_or_else(|| "none".to_string(), |n| n.to_string())
+            );
+        }
     }
     if out.reannounce.is_some() {
         // Resident memory of the settled target (after the churn and any

@@ -93,6 +93,15 @@ fn mac(i: u32) -> [u8; 6] {
     [0x02, 0, 0, 0, 0x01, (i % MEMBERS) as u8 + 1]
 }
 
+/// Member `i`'s MAC as configuration text (`02:00:00:00:01:0b`).
+pub fn member_mac_text(i: u32) -> String {
+    mac(i)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 /// Source and destination member of sample or record `k` (never the same:
 /// 6k + 3 is odd, so k and 7k + 3 differ modulo 20).
 fn pair(k: u32) -> (u32, u32) {
@@ -417,25 +426,19 @@ fn caribix_config(
         dir.join("flows.db").display()
     );
     for i in 0..MEMBERS {
-        let m = mac(i);
         let _ = write!(
             t,
-            "\n[[member]]\nasn = {}\nname = \"Member {i}\"\nipv4 = [\"127.0.5.{}\"]\nmacs = [\"{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\"]\npassive = true\n",
+            "\n[[member]]\nasn = {}\nname = \"Member {i}\"\nipv4 = [\"127.0.5.{}\"]\nmacs = [\"{}\"]\npassive = true\n",
             FIRST_ASN + i,
             i + 1,
-            m[0],
-            m[1],
-            m[2],
-            m[3],
-            m[4],
-            m[5]
+            member_mac_text(i)
         );
     }
     t
 }
 
 /// `GET path` from `addr` (HTTP/1.0): the body of a 200 answer.
-fn http_get(addr: SocketAddr, path: &str) -> Result<String, String> {
+pub(crate) fn http_get(addr: SocketAddr, path: &str) -> Result<String, String> {
     use std::io::{Read, Write};
     let io = |e: std::io::Error| format!("GET http://{addr}{path}: {e}");
     let mut c = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(io)?;
@@ -460,7 +463,7 @@ fn http_get(addr: SocketAddr, path: &str) -> Result<String, String> {
 /// The value of the counter `family` (with exactly these labels, `""` for
 /// none) in Prometheus text; 0 when the family is declared but that label
 /// set has not been counted yet.
-fn metric(text: &str, family: &str, labels: &str) -> Option<u64> {
+pub(crate) fn metric(text: &str, family: &str, labels: &str) -> Option<u64> {
     let want = format!("{family}_total{labels} ");
     let declared = format!("# TYPE {family} counter");
     text.lines()

@@ -149,6 +149,11 @@ struct RunArgs {
     /// churn (the footprint of a settled route server).
     #[arg(long, default_value_t = 0)]
     idle: u64,
+    /// sFlow samples per second sent to caribix during the idle seconds
+    /// (caribix then also runs its flow collector: SPEC §8's island
+    /// footprint is with 5,000); other targets get none.
+    #[arg(long, default_value_t = 0)]
+    flow_rate: u64,
     /// Set by rs-bench itself when it re-runs inside its namespace.
     #[arg(long, hide = true)]
     inside_netns: bool,
@@ -223,6 +228,7 @@ fn to_options(a: &RunArgs) -> bench::Options {
         out: a.out.clone(),
         max_rss_kib: a.max_rss_gib * 1024 * 1024,
         idle: std::time::Duration::from_secs(a.idle),
+        flow_rate: a.flow_rate,
     }
 }
 

@@ -80,6 +80,9 @@ pub struct Setup {
     pub caribix: PathBuf,
     /// Extra environment of the caribix process (`--caribix-env`).
     pub caribix_env: Vec<(String, String)>,
+    /// caribix's sFlow listener, when its flow collector runs
+    /// (`--flow-rate`).
+    pub flows: Option<SocketAddr>,
     /// The peering LAN prefix holding the member addresses.
     pub lan: (Ipv4Addr, u8),
     /// Sessions are on a directly connected LAN (a namespace), not on
@@ -185,6 +188,18 @@ fn caribix_web(_s: &Setup) -> String {
     format!("127.0.0.1:{}", 18080 + (std::process::id() % 1000))
 }
 
+/// The UDP port of caribix's sFlow listener (`--flow-rate`).
+pub fn caribix_sflow_port() -> u16 {
+    16343 + (std::process::id() % 1000) as u16
+}
+
+/// caribix's count of sFlow flow samples (its `/metrics`), if it answers.
+pub fn caribix_flow_samples(s: &Setup) -> Option<u64> {
+    let web: SocketAddr = caribix_web(s).parse().ok()?;
+    let text = crate::flows::http_get(web, "/metrics").ok()?;
+    crate::flows::metric(&text, "caribix_flow_samples", "{kind=\"flow\"}")
+}
+
 /// The members' IRR data for caribix: one AS-SET per member holding its
 /// AS, and a route/route6 object for every prefix of its IRR list (the
 /// list the other daemons get as prefix sets).
@@ -234,6 +249,16 @@ fn caribix_config(plan: &Plan, s: &Setup) -> String {
         s.rs
     );
     let _ = writeln!(t, "[web]\nlisten = \"{}\"\n", caribix_web(s));
+    if let Some(a) = s.flows {
+        // The flow collector, as at an IXP: sFlow from the fabric,
+        // aggregates in SQLite; the members carry the MACs of flow-bench's
+        // simulated traffic, so every sample is attributed.
+        let _ = writeln!(
+            t,
+            "[flows]\nsflow = \"{a}\"\nstore = \"sqlite:{}\"\n",
+            s.dir.join("flows.db").display()
+        );
+    }
     if s.filtering {
         // The secure defaults (bogons, prefix length 8-24 / 12-48, first
         // AS, next hop, bogon ASNs, AS_PATH length), RPKI origin
@@ -257,7 +282,7 @@ fn caribix_config(plan: &Plan, s: &Setup) -> String {
     for (i, m) in plan.members.iter().enumerate() {
         let _ = writeln!(
             t,
-            "[[member]]\nasn = {}\nname = \"member {i}\"\nipv4 = [\"{}\"]\nipv6 = [\"{}\"]\nmax_prefix = {{ ipv4 = 10000000, ipv6 = 10000000 }}\npassive = true\n{}",
+            "[[member]]\nasn = {}\nname = \"member {i}\"\nipv4 = [\"{}\"]\nipv6 = [\"{}\"]\nmax_prefix = {{ ipv4 = 10000000, ipv6 = 10000000 }}\npassive = true\n{}{}",
             m.asn,
             m.addr,
             m.nh6,
@@ -265,6 +290,12 @@ fn caribix_config(plan: &Plan, s: &Setup) -> String {
                 format!("as_set = \"AS-BENCH{i}\"\n")
             } else {
                 String::new()
+            },
+            match (s.flows, u32::try_from(i)) {
+                (Some(_), Ok(i)) if i < crate::flows::MEMBERS => {
+                    format!("macs = [\"{}\"]\n", crate::flows::member_mac_text(i))
+                }
+                _ => String::new(),
             }
         );
     }

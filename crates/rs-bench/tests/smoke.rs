@@ -3,7 +3,9 @@
 //! addresses, no root needed. rs-bench itself exits with an error unless
 //! every member ends up holding exactly the routes of the two others,
 //! after the announcements and after the churn; this test checks that and
-//! the report's row. No timing is asserted.
+//! the report's row; a second run adds the idle phase with sFlow into
+//! caribix's flow collector (`--idle`, `--flow-rate`). No timing is
+//! asserted.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -67,5 +69,49 @@ fn three_members_against_caribix() {
         assert!(v > 0.0, "{what} {v} in {row}");
     }
     assert!(stdout.contains("150 routes announced"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn idle_phase_with_sflow_into_caribix() {
+    let dir = std::env::temp_dir().join(format!("rs-bench-smoke-flows-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_rs-bench"))
+        .args([
+            "--scenario",
+            "smoke",
+            "--net",
+            "loopback",
+            "--target",
+            "caribix",
+        ])
+        .args(["--filtering", "off", "--runs", "1", "--timeout", "60"])
+        .args(["--idle", "3", "--flow-rate", "2000"])
+        .arg("--caribix")
+        .arg(caribix())
+        .arg("--workdir")
+        .arg(&dir)
+        .output()
+        .expect("rs-bench runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "rs-bench failed:\n{stdout}\n{stderr}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("| off | 1 | caribix |"))
+        .unwrap_or_else(|| panic!("no caribix row in:\n{stdout}"));
+    // "... with 2000 sFlow samples/s: N sent, M counted by caribix;"
+    let note = row
+        .split("with 2000 sFlow samples/s: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no flow note in {row}"));
+    let numbers: Vec<u64> = note
+        .split([' ', ','])
+        .filter_map(|w| w.parse().ok())
+        .take(2)
+        .collect();
+    assert_eq!(numbers.len(), 2, "{row}");
+    assert!(numbers[0] > 0, "{row}");
+    assert_eq!(numbers[0], numbers[1], "sent and counted differ: {row}");
+    assert!(row.contains(" CPU "), "{row}");
     let _ = std::fs::remove_dir_all(&dir);
 }
