@@ -63,13 +63,9 @@ fn write_pcap(path: &Path, n: usize) -> [(u64, u64); 3] {
     totals
 }
 
-#[test]
-fn pmacct_sflow_totals_reach_the_traffic_api() {
-    let dir = tempdir("flows-e2e");
-    let packets = 20_000;
-    let pcap = dir.join("members.pcap");
-    let totals = write_pcap(&pcap, packets);
-    let (rs, web, sflow) = (free_tcp(), free_tcp(), free_udp());
+/// The `caribix run` configuration: sFlow on `sflow`, a SQLite store in
+/// `dir`, the three members with their MACs.
+fn config(dir: &Path, rs: u16, web: u16, sflow: u16) -> String {
     let mut cfg = base_config(
         rs,
         web,
@@ -86,6 +82,17 @@ fn pmacct_sflow_totals_reach_the_traffic_api() {
             &[*mac],
         );
     }
+    cfg
+}
+
+#[test]
+fn pmacct_sflow_totals_reach_the_traffic_api() {
+    let dir = tempdir("flows-e2e");
+    let packets = 20_000;
+    let pcap = dir.join("members.pcap");
+    let totals = write_pcap(&pcap, packets);
+    let (rs, web, sflow) = (free_tcp(), free_tcp(), free_udp());
+    let cfg = config(&dir, rs, web, sflow);
     let caribix = Caribix::start(&dir, &cfg, web, "/api/v1/traffic/members");
     std::fs::write(
         dir.join("pmacctd.conf"),
@@ -198,22 +205,7 @@ fn sigterm_stores_what_was_counted_since_the_last_flush() {
     let pcap = dir.join("members.pcap");
     write_pcap(&pcap, packets);
     let (rs, web, sflow) = (free_tcp(), free_tcp(), free_udp());
-    let mut cfg = base_config(
-        rs,
-        web,
-        &format!(
-            "[flows]\nsflow = \"127.0.0.1:{sflow}\"\nstore = \"sqlite:{}\"\n",
-            dir.join("flows.db").display()
-        ),
-    );
-    for (i, (asn, mac)) in MEMBERS.iter().enumerate() {
-        cfg += &member_config(
-            *asn,
-            &format!("Member {i}"),
-            &format!("127.0.3.{}", i + 1),
-            &[*mac],
-        );
-    }
+    let cfg = config(&dir, rs, web, sflow);
     let started = Instant::now();
     let mut caribix = Caribix::start(&dir, &cfg, web, "/api/v1/traffic/members");
     std::fs::write(

@@ -238,6 +238,21 @@ enum Seq {
 }
 
 /// Inserts into a tracking map unless it is full and the key is new.
+/// Runs `decode` into `out`, cleared first and left empty on error.
+fn into(
+    out: &mut Decoded,
+    decode: impl FnOnce(&mut Decoded) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    out.records.clear();
+    out.template_misses = 0;
+    let r = decode(out);
+    if r.is_err() {
+        out.records.clear();
+        out.template_misses = 0;
+    }
+    r
+}
+
 /// Decodes the samples of an sFlow datagram: the records of its flow
 /// samples into `records`, what the decoder must count and track into
 /// `seen`; gives the agent, sub-agent and datagram sequence number. Flow
@@ -500,7 +515,7 @@ impl Decoder {
         now: UnixMillis,
     ) -> Result<Decoded, DecodeError> {
         let mut out = Decoded::default();
-        self.ipfix_into(exporter, buf, now, &mut out)?;
+        self.ipfix_records(exporter, buf, now, &mut out)?;
         Ok(out)
     }
 
@@ -514,14 +529,7 @@ impl Decoder {
         now: UnixMillis,
         out: &mut Decoded,
     ) -> Result<(), DecodeError> {
-        out.records.clear();
-        out.template_misses = 0;
-        let r = self.ipfix_records(exporter, buf, now, out);
-        if r.is_err() {
-            out.records.clear();
-            out.template_misses = 0;
-        }
-        r
+        into(out, |out| self.ipfix_records(exporter, buf, now, out))
     }
 
     fn ipfix_records(
@@ -618,7 +626,7 @@ impl Decoder {
         now: UnixMillis,
     ) -> Result<Decoded, DecodeError> {
         let mut out = Decoded::default();
-        self.netflow9_into(exporter, buf, now, &mut out)?;
+        self.netflow9_records(exporter, buf, now, &mut out)?;
         Ok(out)
     }
 
@@ -632,14 +640,7 @@ impl Decoder {
         now: UnixMillis,
         out: &mut Decoded,
     ) -> Result<(), DecodeError> {
-        out.records.clear();
-        out.template_misses = 0;
-        let r = self.netflow9_records(exporter, buf, now, out);
-        if r.is_err() {
-            out.records.clear();
-            out.template_misses = 0;
-        }
-        r
+        into(out, |out| self.netflow9_records(exporter, buf, now, out))
     }
 
     fn netflow9_records(

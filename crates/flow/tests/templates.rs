@@ -345,18 +345,24 @@ fn v9_record(octets: u32, packets: u32, first: u32, last: u32, sampler: u8) -> V
     v
 }
 
-#[test]
-fn netflow9_template_data_uptime_times_and_sequence() {
+/// A NetFlow v9 packet (uptime 10 s, sequence 1, source 42): the template
+/// and one record of 500 octets, 5 packets, from uptime 1 s to 9 s.
+fn v9_packet() -> Vec<u8> {
     let secs = (T0 / 1000) as u32;
     let data = [v9_record(500, 5, 1_000, 9_000, 0), vec![0, 0]].concat();
-    let p = wire::netflow9(
+    wire::netflow9(
         2,
         10_000,
         secs,
         1,
         42,
         &[set(0, &v9_template()), set(260, &data)],
-    );
+    )
+}
+
+#[test]
+fn netflow9_template_data_uptime_times_and_sequence() {
+    let p = v9_packet();
     let mut dec = Decoder::default();
     let out = dec.netflow9(EXP, &p, at(0)).unwrap();
     assert_eq!(out.records.len(), 1);
@@ -372,9 +378,10 @@ fn netflow9_template_data_uptime_times_and_sequence() {
     // Ended 1,000 ms of uptime before the export (RFC 3954 §8, types 21/22).
     assert_eq!(r.timestamp, UnixMillis(T0 - 1000));
     // Packets 2 and 3 lost.
+    let data = [v9_record(500, 5, 1_000, 9_000, 0), vec![0, 0]].concat();
     dec.netflow9(
         EXP,
-        &wire::netflow9(1, 10_000, secs, 4, 42, &[set(260, &data)]),
+        &wire::netflow9(1, 10_000, (T0 / 1000) as u32, 4, 42, &[set(260, &data)]),
         at(0),
     )
     .unwrap();
@@ -563,16 +570,7 @@ fn ipfix_and_netflow9_into_reuse_and_clear_their_output() {
     assert!(dec.ipfix_into(EXP, cut, at(0), &mut out).is_err());
     assert_eq!(out, flow::Decoded::default());
 
-    let secs = (T0 / 1000) as u32;
-    let data = [v9_record(500, 5, 1_000, 9_000, 0), vec![0, 0]].concat();
-    let p = wire::netflow9(
-        2,
-        10_000,
-        secs,
-        1,
-        42,
-        &[set(0, &v9_template()), set(260, &data)],
-    );
+    let p = v9_packet();
     let fresh = Decoder::default().netflow9(EXP, &p, at(0)).unwrap();
     assert_eq!(fresh.records.len(), 1);
     let mut out = fresh.clone();

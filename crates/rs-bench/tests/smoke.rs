@@ -33,9 +33,12 @@ fn caribix() -> PathBuf {
     );
 }
 
-#[test]
-fn three_members_against_caribix() {
-    let dir = std::env::temp_dir().join(format!("rs-bench-smoke-{}", std::process::id()));
+/// Runs rs-bench's smoke scenario against caribix on loopback with
+/// filtering off, plus `extra` arguments, in a scratch directory named
+/// after `name`; fails unless it succeeds. Gives its output and the
+/// caribix row of the report.
+fn smoke(name: &str, extra: &[&str]) -> (String, String) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     let out = Command::new(env!("CARGO_BIN_EXE_rs-bench"))
         .args([
             "--scenario",
@@ -46,19 +49,28 @@ fn three_members_against_caribix() {
             "caribix",
         ])
         .args(["--filtering", "off", "--runs", "1", "--timeout", "60"])
+        .args(extra)
         .arg("--caribix")
         .arg(caribix())
         .arg("--workdir")
         .arg(&dir)
         .output()
         .expect("rs-bench runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "rs-bench failed:\n{stdout}\n{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
     let row = stdout
         .lines()
         .find(|l| l.starts_with("| off | 1 | caribix |"))
-        .unwrap_or_else(|| panic!("no caribix row in:\n{stdout}"));
+        .unwrap_or_else(|| panic!("no caribix row in:\n{stdout}"))
+        .to_string();
+    (stdout, row)
+}
+
+#[test]
+fn three_members_against_caribix() {
+    let (stdout, row) = smoke("rs-bench-smoke", &[]);
     let cells: Vec<&str> = row.split('|').map(str::trim).collect();
     // | filtering | run | target | convergence | withdraw | re-announce | ...
     for (k, what) in [(4, "convergence"), (5, "withdraw"), (6, "re-announce")] {
@@ -69,36 +81,14 @@ fn three_members_against_caribix() {
         assert!(v > 0.0, "{what} {v} in {row}");
     }
     assert!(stdout.contains("150 routes announced"), "{stdout}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn idle_phase_with_sflow_into_caribix() {
-    let dir = std::env::temp_dir().join(format!("rs-bench-smoke-flows-{}", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_rs-bench"))
-        .args([
-            "--scenario",
-            "smoke",
-            "--net",
-            "loopback",
-            "--target",
-            "caribix",
-        ])
-        .args(["--filtering", "off", "--runs", "1", "--timeout", "60"])
-        .args(["--idle", "3", "--flow-rate", "2000"])
-        .arg("--caribix")
-        .arg(caribix())
-        .arg("--workdir")
-        .arg(&dir)
-        .output()
-        .expect("rs-bench runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "rs-bench failed:\n{stdout}\n{stderr}");
-    let row = stdout
-        .lines()
-        .find(|l| l.starts_with("| off | 1 | caribix |"))
-        .unwrap_or_else(|| panic!("no caribix row in:\n{stdout}"));
+    let (_, row) = smoke(
+        "rs-bench-smoke-flows",
+        &["--idle", "3", "--flow-rate", "2000"],
+    );
     // "... with 2000 sFlow samples/s: N sent, M counted by caribix;"
     let note = row
         .split("with 2000 sFlow samples/s: ")
@@ -113,5 +103,4 @@ fn idle_phase_with_sflow_into_caribix() {
     assert!(numbers[0] > 0, "{row}");
     assert_eq!(numbers[0], numbers[1], "sent and counted differ: {row}");
     assert!(row.contains(" CPU "), "{row}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
