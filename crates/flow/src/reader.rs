@@ -25,6 +25,18 @@ impl<'a> Reader<'a> {
         self.buf.is_empty()
     }
 
+    /// Fails with [`DecodeError::Trailing`] unless everything was read.
+    pub(crate) fn finish(&self, what: &'static str) -> Result<(), DecodeError> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::Trailing {
+                what,
+                extra: self.buf.len(),
+            })
+        }
+    }
+
     pub(crate) fn rest(&self) -> &'a [u8] {
         self.buf
     }

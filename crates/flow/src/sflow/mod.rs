@@ -123,7 +123,7 @@ pub struct FlowSample<'a> {
     pub records: Vec<FlowData<'a>>,
 }
 
-impl FlowSample<'_> {
+impl<'a> FlowSample<'a> {
     /// The data source as one number, (type << 24) | index, as in the compact
     /// form (indexes above 24 bits are truncated).
     pub fn source_id(&self) -> u32 {
@@ -131,7 +131,7 @@ impl FlowSample<'_> {
     }
 
     /// The raw packet header record, if any.
-    pub fn raw_header(&self) -> Option<&RawHeader<'_>> {
+    pub fn raw_header(&self) -> Option<&RawHeader<'a>> {
         self.records.iter().find_map(|r| match r {
             FlowData::RawHeader(h) => Some(h),
             _ => None,
@@ -352,12 +352,7 @@ impl<'a> Samples<'a> {
     /// are an error).
     pub fn next_sample(&mut self) -> Result<Option<(u32, &'a [u8])>, DecodeError> {
         if self.left == 0 {
-            if !self.r.is_empty() {
-                return Err(DecodeError::Trailing {
-                    what: "sFlow datagram",
-                    extra: self.r.remaining(),
-                });
-            }
+            self.r.finish("sFlow datagram")?;
             return Ok(None);
         }
         self.left -= 1;
@@ -434,12 +429,7 @@ pub fn decode_sample(format: u32, data: &[u8]) -> Result<Sample<'_>, DecodeError
         }
         _ => return Ok(Sample::Unknown { format, data }),
     };
-    if !r.is_empty() {
-        return Err(DecodeError::Trailing {
-            what: "sample",
-            extra: r.remaining(),
-        });
-    }
+    r.finish("sample")?;
     Ok(sample)
 }
 
@@ -531,14 +521,8 @@ impl<'a> FlowSample<'a> {
             sampling_rate: self.sampling_rate,
             input: self.input,
             output: self.output,
-            raw: self.records.iter().find_map(|r| match r {
-                FlowData::RawHeader(h) => Some(*h),
-                _ => None,
-            }),
-            switch: self.records.iter().find_map(|r| match r {
-                FlowData::ExtendedSwitch(s) => Some(*s),
-                _ => None,
-            }),
+            raw: self.raw_header().copied(),
+            switch: self.extended_switch().copied(),
         }
     }
 }
@@ -563,12 +547,7 @@ pub fn decode_flow_view(format: u32, data: &[u8]) -> Result<Option<FlowView<'_>>
             FlowData::Unknown { .. } => {}
         }
     }
-    if !r.is_empty() {
-        return Err(DecodeError::Trailing {
-            what: "sample",
-            extra: r.remaining(),
-        });
-    }
+    r.finish("sample")?;
     Ok(Some(FlowView {
         sequence: h.sequence,
         source_id_type: h.source_id_type,
@@ -636,12 +615,7 @@ fn decode_flow_record(format: u32, data: &[u8]) -> Result<FlowData<'_>, DecodeEr
                 dst_vlan: r.u32("extended switch")?,
                 dst_priority: r.u32("extended switch")?,
             };
-            if !r.is_empty() {
-                return Err(DecodeError::Trailing {
-                    what: "extended switch record",
-                    extra: r.remaining(),
-                });
-            }
+            r.finish("extended switch record")?;
             Ok(FlowData::ExtendedSwitch(s))
         }
         _ => Ok(FlowData::Unknown { format, data }),
