@@ -462,6 +462,12 @@ impl PayloadTarget for Target {
         } else {
             self.cache.current()
         };
+        if changed || due {
+            match persist::save(&self.persist_path, &table, &meta) {
+                Ok(()) => self.last_persist = Some(std::time::Instant::now()),
+                Err(e) => warn!(error = %e, "cannot persist the RPKI data"),
+            }
+        }
         if let Some((before, diff)) = applied {
             info!(
                 cache = %self.source,
@@ -471,18 +477,9 @@ impl PayloadTarget for Target {
                 vrp_heap_mib = table.heap_bytes() / (1 << 20),
                 "RPKI data updated"
             );
-            self.cache.install_arc(table.clone(), Some((&before, diff)));
+            self.cache.install_arc(table, Some((&before, diff)));
         }
         drop(guard);
-        // Written after the new data is in use (the route server does not
-        // wait for the file: tens of megabytes at a full table) and
-        // outside the override lock.
-        if changed || due {
-            match persist::save(&self.persist_path, &table, &meta) {
-                Ok(()) => self.last_persist = Some(std::time::Instant::now()),
-                Err(e) => warn!(error = %e, "cannot persist the RPKI data"),
-            }
-        }
         let mut s = self.cache.lock_status();
         s.source = DataSource::Cache(self.source.clone());
         s.last_sync = Some(now);
